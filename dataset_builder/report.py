@@ -1,0 +1,49 @@
+"""What a build read, kept and skipped, and why: printed at the end and saved beside the data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class BuildReport:
+    source: str
+    houses_read: int = 0
+    houses_kept: int = 0
+    skipped_houses: list[dict] = field(default_factory=list)
+    photos_stored: int = 0
+    photos_downloaded: int = 0
+    failed_photos: list[dict] = field(default_factory=list)
+    split_sizes: dict[str, int] = field(default_factory=dict)
+    cut_points: list[float] = field(default_factory=list)
+
+    def skip_house(self, house_id: str, reason: str) -> None:
+        self.skipped_houses.append({"id": house_id, "reason": reason})
+
+    def fail_photo(self, house_id: str, photo: str, reason: str) -> None:
+        self.failed_photos.append({"id": house_id, "photo": photo, "reason": reason})
+
+    def summary(self) -> str:
+        lines = [
+            f"Source: {self.source}",
+            f"Houses: {self.houses_read} read, {self.houses_kept} kept, {len(self.skipped_houses)} skipped",
+            f"Photos: {self.photos_stored} stored ({self.photos_downloaded} downloaded now), "
+            f"{len(self.failed_photos)} failed",
+            "Splits: " + ", ".join(f"{name} {size}" for name, size in self.split_sizes.items()),
+        ]
+        if self.cut_points:
+            low, high = self.cut_points
+            lines.append(f"Tercile cut points (train prices): cheap < ${low:,.0f} <= average < ${high:,.0f} <= expensive")
+        lines += [f"  skipped house {s['id']}: {s['reason']}" for s in self.skipped_houses]
+        lines += [f"  dropped photo of house {f['id']} ({f['photo']}): {f['reason']}" for f in self.failed_photos]
+        return "\n".join(lines)
+
+    def save(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(asdict(self), handle, indent=2)
+
+    @classmethod
+    def load(cls, path: str) -> "BuildReport":
+        with open(path, encoding="utf-8") as handle:
+            return cls(**json.load(handle))

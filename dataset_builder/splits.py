@@ -1,0 +1,45 @@
+"""Seeded house-level splits balanced over the price range, and price terciles from train only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+TIER_NAMES = ("cheap", "average", "expensive")
+PRICE_BIN_SIZE = 10
+
+
+def assign_splits(prices, validation_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
+    """Split name ("train"/"validation"/"test") per house, stratified by price.
+
+    Houses are sorted by price and cut into consecutive bins of `PRICE_BIN_SIZE`; each bin is shuffled
+    with the seed and gives validation and test their share, counted cumulatively so that the global
+    fractions hold exactly up to rounding. Needs no label, so no cut point is involved.
+    """
+    if validation_fraction < 0 or test_fraction < 0 or validation_fraction + test_fraction >= 1:
+        raise ValueError(f"bad split fractions: validation {validation_fraction}, test {test_fraction}")
+    prices = np.asarray(prices, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    splits = np.full(len(prices), "train", dtype=object)
+    order = np.argsort(prices, kind="stable")
+    seen = given_validation = given_test = 0
+    for start in range(0, len(order), PRICE_BIN_SIZE):
+        price_bin = rng.permutation(order[start : start + PRICE_BIN_SIZE])
+        seen += len(price_bin)
+        n_test = round(seen * test_fraction) - given_test
+        n_validation = round(seen * validation_fraction) - given_validation
+        splits[price_bin[:n_test]] = "test"
+        splits[price_bin[n_test : n_test + n_validation]] = "validation"
+        given_test += n_test
+        given_validation += n_validation
+    return splits
+
+
+def tercile_cut_points(train_prices) -> tuple[float, float]:
+    """The 1/3 and 2/3 quantiles of the training prices."""
+    low, high = np.quantile(np.asarray(train_prices, dtype=np.float64), [1 / 3, 2 / 3])
+    return float(low), float(high)
+
+
+def price_tier(price: float, cut_points: tuple[float, float]) -> int:
+    """0 (cheap) below the first cut point, 2 (expensive) from the second on, else 1 (average)."""
+    return int(np.searchsorted(cut_points, price, side="right"))

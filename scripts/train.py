@@ -1,0 +1,142 @@
+#!/usr/bin/env python
+"""Train a price-tier model on house photos with `transformers.Trainer`.
+
+    python scripts/train.py --model cnn                              # built-in synthetic houses
+    accelerate launch scripts/train.py --model vit-scratch --dataset houses.json
+
+Data → labels → config/model/image processor → transforms (`set_transform`) → collator → Trainer →
+train, evaluate on validation (best checkpoint), evaluate on test → save model, metrics, cut points.
+Every `TrainingArguments` option works from the command line; each model has its own defaults.
+"""
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+
+import transformers
+from transformers import HfArgumentParser, Trainer, TrainingArguments, ViTImageProcessor
+from transformers.trainer_utils import get_last_checkpoint
+
+from zillow_vit.data import DatasetArguments, HouseTransform, collate_houses, photo_transforms
+from zillow_vit.metrics import build_compute_metrics
+from zillow_vit.models import MODELS
+
+logger = logging.getLogger(__name__)
+
+RUN_DEFAULTS = {
+    "eval_strategy": "epoch",
+    "save_strategy": "epoch",
+    "logging_strategy": "steps",
+    "logging_steps": 10,
+    "load_best_model_at_end": True,
+    "metric_for_best_model": "accuracy",
+    "save_total_limit": 2,
+    "remove_unused_columns": False,
+    "optim": "adamw_torch",
+    "ddp_find_unused_parameters": False,
+}
+
+
+@dataclass
+class ModelArguments:
+    model: str = field(default="cnn", metadata={"help": "Which model to train.", "choices": sorted(MODELS)})
+    preset: str = field(default="default", metadata={"help": 'Config preset of the model ("default", "tiny").'})
+    config_overrides: str | None = field(
+        default=None, metadata={"help": 'JSON object of config fields to override, e.g. \'{"hidden_size": 64}\'.'}
+    )
+
+
+@dataclass
+class DataTrainingArguments(DatasetArguments):
+    max_photos: int | None = field(default=None, metadata={"help": "Most photos read per house (model's default)."})
+    train_photo_sampling: str = field(
+        default="random",
+        metadata={"help": "Training photos: a random sample of up to max_photos, or the first ones.", "choices": ["random", "first"]},
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training houses."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Use only this many validation/test houses."})
+
+
+def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArguments, TrainingArguments]:
+    """Parse the command line, with the chosen model's training defaults under any flag given."""
+    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
+    model_name = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)[0].model
+    parser.set_defaults(output_dir=os.path.join("runs", model_name), **RUN_DEFAULTS, **MODELS[model_name].training_defaults)
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
+    transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
+    entry = MODELS[model_args.model]
+
+    with training_args.main_process_first(desc="building the dataset"):
+        dataset, report = data_args.load()
+    if training_args.should_log:
+        logger.info("Dataset:\n%s", report.summary())
+    for split, limit in (("train", data_args.max_train_samples), ("validation", data_args.max_eval_samples), ("test", data_args.max_eval_samples)):
+        if limit is not None:
+            dataset[split] = dataset[split].select(range(min(limit, len(dataset[split]))))
+
+    label_names = dataset["train"].features["label"].names
+    config = entry.make_config(
+        model_args.preset,
+        **json.loads(model_args.config_overrides or "{}"),
+        id2label=dict(enumerate(label_names)),
+        label2id={name: index for index, name in enumerate(label_names)},
+        tier_cut_points=report.cut_points,
+    )
+    model = entry.model_class(config)
+    image_processor = ViTImageProcessor(
+        size={"height": config.image_size, "width": config.image_size}, image_mean=[0.5] * 3, image_std=[0.5] * 3
+    )
+    max_photos = data_args.max_photos or (config.max_photos if entry.reads_all_photos else 1)
+    logger.info("Model %s (%s preset): %.2f M parameters, up to %d photos per house", model_args.model, model_args.preset, model.num_parameters() / 1e6, max_photos)
+
+    sample_training_photos = data_args.train_photo_sampling == "random"
+    dataset["train"].set_transform(HouseTransform(photo_transforms(image_processor, train=True), max_photos, sample_training_photos))
+    for split in ("validation", "test"):
+        dataset[split].set_transform(HouseTransform(photo_transforms(image_processor, train=False), max_photos, False))
+
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=dataset["train"],
+        eval_dataset=dataset["validation"],
+        data_collator=collate_houses,
+        compute_metrics=build_compute_metrics(label_names),
+        processing_class=image_processor,
+    )
+
+    checkpoint = training_args.resume_from_checkpoint
+    if checkpoint is None and os.path.isdir(training_args.output_dir):
+        checkpoint = get_last_checkpoint(training_args.output_dir)
+        if checkpoint is not None:
+            logger.info("Resuming from %s (use another --output_dir to start afresh)", checkpoint)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model()
+    trainer.log_metrics("train", train_result.metrics)
+    trainer.save_metrics("train", train_result.metrics)
+    trainer.save_state()
+
+    eval_metrics = trainer.evaluate()
+    trainer.log_metrics("eval", eval_metrics)
+    trainer.save_metrics("eval", eval_metrics)
+    test_metrics = trainer.predict(dataset["test"], metric_key_prefix="test").metrics
+    trainer.log_metrics("test", test_metrics)
+    trainer.save_metrics("test", test_metrics)
+    if trainer.is_world_process_zero():
+        report.save(os.path.join(training_args.output_dir, "build_report.json"))
+        print(
+            f"{model_args.model}: test accuracy {test_metrics['test_accuracy']:.3f} "
+            f"(macro-F1 {test_metrics['test_f1_macro']:.3f}, {len(dataset['test'])} houses, chance 0.333); "
+            f"run saved to {training_args.output_dir}"
+        )
+    return {**eval_metrics, **test_metrics}
+
+
+if __name__ == "__main__":
+    main()

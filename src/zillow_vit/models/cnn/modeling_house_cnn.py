@@ -1,0 +1,58 @@
+"""HouseCNN: the scratch CNN baseline, one photo per house."""
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.modeling_outputs import ImageClassifierOutput
+
+from .configuration_house_cnn import HouseCNNConfig
+
+
+class HouseCNNPreTrainedModel(PreTrainedModel):
+    config_class = HouseCNNConfig
+    base_model_prefix = "house_cnn"
+    main_input_name = "pixel_values"
+    accepts_loss_kwargs = False
+
+    def _init_weights(self, module):
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            init.kaiming_normal_(module.weight, nonlinearity="relu")
+            init.zeros_(module.bias)
+        if module is getattr(self, "classifier", None):
+            init.normal_(module.weight, std=self.config.initializer_range)
+
+
+class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
+    """Conv blocks (3x3 conv, ReLU, 2x2 max-pool), flatten, dense + ReLU, dense to the tier logits.
+
+    Takes a house batch like every model of the project, `pixel_values` of shape (batch, photos, 3, H, W),
+    and reads only the first photo of each house; (batch, 3, H, W) is taken as one photo per house.
+    """
+
+    def __init__(self, config: HouseCNNConfig):
+        super().__init__(config)
+        blocks, in_channels = [], config.num_channels
+        for out_channels in config.conv_channels:
+            blocks += [nn.Conv2d(in_channels, out_channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            in_channels = out_channels
+        self.features = nn.Sequential(*blocks)
+        self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(config.flat_features, config.hidden_size), nn.ReLU())
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        photo_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> ImageClassifierOutput:
+        first_photo = pixel_values[:, 0] if pixel_values.dim() == 5 else pixel_values
+        logits = self.classifier(self.hidden(self.features(first_photo)))
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        return ImageClassifierOutput(loss=loss, logits=logits)
+
+
+__all__ = ["HouseCNNForImageClassification", "HouseCNNPreTrainedModel"]

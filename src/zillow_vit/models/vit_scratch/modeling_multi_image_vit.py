@@ -1,0 +1,284 @@
+"""Multi-image ViT: a ViT encodes each photo of a house, a transformer over the photo vectors classifies the house.
+
+Reads top to bottom: patch embeddings, attention, MLP, block, photo encoder, house encoder, pre-trained base,
+classification model. Self-contained apart from its config (imported relatively), so it can ship as Hub custom code.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from .configuration_multi_image_vit import MultiImageViTConfig
+
+
+@dataclass
+class MultiImageClassifierOutput(ModelOutput):
+    """
+    Output of [`MultiImageViTForImageClassification`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*):
+            Mean cross-entropy, returned when `labels` are given.
+        logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
+            Classification scores of each house.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+            House-encoder tokens `(batch_size, 1 + num_photos, hidden_size)` (house token first): its input, then
+            the output of each layer. Returned with `output_hidden_states=True`.
+        attentions (`tuple(torch.FloatTensor)`, *optional*):
+            One per house-encoder layer: attention weights `(batch_size, num_heads, 1 + num_photos, 1 + num_photos)`,
+            zero on padded photo slots. Returned with `output_attentions=True`.
+        photo_attention (`torch.FloatTensor` of shape `(batch_size, num_photos)`, *optional*):
+            Attention of the house token to each photo in the last house-encoder layer, averaged over heads and
+            renormalised over the photos (the house token's attention to itself left out): rows sum to 1, padded
+            slots are 0. Returned with `output_attentions=True`.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+    photo_attention: torch.FloatTensor | None = None
+
+
+class MultiImageViTPatchEmbeddings(nn.Module):
+    """Cuts photos `(n, channels, size, size)` into patches and projects them: `(n, num_patches, hidden_size)`."""
+
+    def __init__(self, config: MultiImageViTConfig):
+        super().__init__()
+        self.image_size = config.image_size
+        self.num_patches = (config.image_size // config.patch_size) ** 2
+        self.projection = nn.Conv2d(
+            config.num_channels, config.hidden_size, kernel_size=config.patch_size, stride=config.patch_size
+        )
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        if pixel_values.shape[-2:] != (self.image_size, self.image_size):
+            raise ValueError(
+                f"Photos are {tuple(pixel_values.shape[-2:])} pixels; this model takes "
+                f"({self.image_size}, {self.image_size})."
+            )
+        return self.projection(pixel_values).flatten(2).transpose(1, 2)
+
+
+class MultiImageViTAttention(nn.Module):
+    """Multi-head self-attention. SDPA, or explicit softmax when the attention weights are asked for."""
+
+    def __init__(self, config: MultiImageViTConfig, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = config.hidden_size // num_heads
+        self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+        self.proj = nn.Linear(config.hidden_size, config.hidden_size)
+        self.attention_dropout = config.attention_probs_dropout_prob
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`attention_mask`: bool, broadcastable to `(batch, heads, seq, seq)`, True where a key may be attended."""
+        batch_size, seq_len, hidden_size = hidden_states.shape
+        qkv = self.qkv(hidden_states).view(batch_size, seq_len, 3, self.num_heads, self.head_dim)
+        query, key, value = qkv.permute(2, 0, 3, 1, 4)  # each (batch, heads, seq, head_dim)
+        dropout_p = self.attention_dropout if self.training else 0.0
+        if output_attentions:
+            scores = query @ key.transpose(-2, -1) * self.head_dim**-0.5
+            if attention_mask is not None:
+                scores = scores.masked_fill(~attention_mask, float("-inf"))
+            weights = scores.softmax(dim=-1)
+            context = F.dropout(weights, p=dropout_p, training=self.training) @ value
+        else:
+            weights = None
+            context = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask, dropout_p=dropout_p)
+        context = context.transpose(1, 2).reshape(batch_size, seq_len, hidden_size)
+        return self.dropout(self.proj(context)), weights
+
+
+class MultiImageViTMLP(nn.Module):
+    """Linear → GELU → dropout → Linear → dropout."""
+
+    def __init__(self, config: MultiImageViTConfig):
+        super().__init__()
+        intermediate_size = int(config.hidden_size * config.mlp_ratio)
+        self.fc1 = nn.Linear(config.hidden_size, intermediate_size)
+        self.fc2 = nn.Linear(intermediate_size, config.hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.fc2(self.dropout(F.gelu(self.fc1(hidden_states)))))
+
+
+class MultiImageViTBlock(nn.Module):
+    """Pre-norm transformer block: x + attention(norm(x)), then x + mlp(norm(x)). Used by both encoders."""
+
+    def __init__(self, config: MultiImageViTConfig, num_heads: int):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.attention = MultiImageViTAttention(config, num_heads)
+        self.norm2 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.mlp = MultiImageViTMLP(config)
+
+    def forward(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attention_output, weights = self.attention(self.norm1(hidden_states), attention_mask, output_attentions)
+        hidden_states = hidden_states + attention_output
+        hidden_states = hidden_states + self.mlp(self.norm2(hidden_states))
+        return hidden_states, weights
+
+
+class MultiImageViTPhotoEncoder(nn.Module):
+    """ViT over single photos: `(n, channels, size, size)` → final-norm [CLS] vectors `(n, hidden_size)`."""
+
+    def __init__(self, config: MultiImageViTConfig):
+        super().__init__()
+        self.patch_embeddings = MultiImageViTPatchEmbeddings(config)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
+        self.position_embeddings = nn.Parameter(
+            torch.zeros(1, self.patch_embeddings.num_patches + 1, config.hidden_size)
+        )
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.layers = nn.ModuleList(
+            [MultiImageViTBlock(config, config.photo_num_heads) for _ in range(config.photo_num_layers)]
+        )
+        self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        patches = self.patch_embeddings(pixel_values)
+        cls_tokens = self.cls_token.expand(patches.shape[0], -1, -1)
+        hidden_states = self.dropout(torch.cat([cls_tokens, patches], dim=1) + self.position_embeddings)
+        for layer in self.layers:
+            hidden_states, _ = layer(hidden_states)
+        return self.norm(hidden_states[:, 0])
+
+
+class MultiImageViTHouseEncoder(nn.Module):
+    """Transformer over a house's photo vectors with a learned house token prepended and no position embedding."""
+
+    def __init__(self, config: MultiImageViTConfig):
+        super().__init__()
+        self.house_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
+        self.layers = nn.ModuleList(
+            [MultiImageViTBlock(config, config.house_num_heads) for _ in range(config.house_num_layers)]
+        )
+        self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(
+        self,
+        photo_vectors: torch.Tensor,
+        photo_mask: torch.Tensor,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
+        """`photo_vectors` `(batch, photos, hidden)`, `photo_mask` `(batch, photos)` bool → house vector (normed)."""
+        batch_size = photo_vectors.shape[0]
+        hidden_states = torch.cat([self.house_token.expand(batch_size, -1, -1), photo_vectors], dim=1)
+        key_mask = torch.cat([photo_mask.new_ones(batch_size, 1), photo_mask], dim=1)[:, None, None, :]
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        all_attentions = () if output_attentions else None
+        for layer in self.layers:
+            hidden_states, weights = layer(hidden_states, key_mask, output_attentions)
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+            if output_attentions:
+                all_attentions += (weights,)
+        return self.norm(hidden_states[:, 0]), all_hidden_states, all_attentions
+
+
+class MultiImageViTPreTrainedModel(PreTrainedModel):
+    """Weight initialisation and loading/saving for the multi-image ViT."""
+
+    config_class = MultiImageViTConfig
+    base_model_prefix = "multi_image_vit"
+    main_input_name = "pixel_values"
+    input_modalities = ("image",)
+    _no_split_modules = ["MultiImageViTBlock"]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.initializer_range
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            init.trunc_normal_(module.weight, std=std)
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, MultiImageViTPhotoEncoder):
+            init.trunc_normal_(module.cls_token, std=std)
+            init.trunc_normal_(module.position_embeddings, std=std)
+        elif isinstance(module, MultiImageViTHouseEncoder):
+            init.trunc_normal_(module.house_token, std=std)
+
+
+class MultiImageViTForImageClassification(MultiImageViTPreTrainedModel):
+    """Classifies houses from their photos: photo encoder per real photo, house encoder, linear head."""
+
+    accepts_loss_kwargs = False
+
+    def __init__(self, config: MultiImageViTConfig):
+        super().__init__(config)
+        self.photo_encoder = MultiImageViTPhotoEncoder(config)
+        self.house_encoder = MultiImageViTHouseEncoder(config)
+        self.dropout = nn.Dropout(config.classifier_dropout_prob)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init()
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        photo_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> MultiImageClassifierOutput | tuple:
+        r"""
+        pixel_values (`torch.FloatTensor` of shape `(batch_size, num_photos, num_channels, height, width)`):
+            Photos of each house, padded to a common `num_photos`. `(batch_size, num_channels, height, width)` is
+            read as one photo per house.
+        photo_mask (`torch.BoolTensor` or 0/1 `torch.LongTensor` of shape `(batch_size, num_photos)`, *optional*):
+            True (1) for a real photo, False (0) for padding. Only real photos are encoded, so padded slots cannot
+            change the output. Defaults to all photos real.
+        labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+            Class of each house; gives the mean cross-entropy `loss`.
+        """
+        output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
+        return_dict = self.config.return_dict if return_dict is None else return_dict
+        if pixel_values.dim() == 4:
+            pixel_values = pixel_values.unsqueeze(1)
+        batch_size, num_photos = pixel_values.shape[:2]
+        if photo_mask is None:
+            photo_mask = torch.ones(batch_size, num_photos, dtype=torch.bool, device=pixel_values.device)
+        photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)
+
+        real_photo_vectors = self.photo_encoder(pixel_values[photo_mask])
+        photo_vectors = real_photo_vectors.new_zeros(batch_size, num_photos, self.config.hidden_size)
+        photo_vectors[photo_mask] = real_photo_vectors
+
+        house_vector, hidden_states, attentions = self.house_encoder(
+            photo_vectors, photo_mask, output_attentions, output_hidden_states
+        )
+        logits = self.classifier(self.dropout(house_vector))
+
+        loss = F.cross_entropy(logits, labels.to(logits.device)) if labels is not None else None
+        photo_attention = None
+        if output_attentions:
+            photo_attention = F.normalize(attentions[-1][:, :, 0, 1:].mean(dim=1), p=1, dim=-1)
+
+        output = MultiImageClassifierOutput(
+            loss=loss,
+            logits=logits,
+            hidden_states=hidden_states,
+            attentions=attentions,
+            photo_attention=photo_attention,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+__all__ = ["MultiImageClassifierOutput", "MultiImageViTPreTrainedModel", "MultiImageViTForImageClassification"]

@@ -1,0 +1,83 @@
+"""Shared fixtures: small listing exports written on the fly and a loopback HTTP server."""
+
+import functools
+import json
+import threading
+from collections import Counter
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from PIL import Image
+
+
+def write_photo(path, size=(40, 30), colour=(200, 30, 30)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path, format="JPEG")
+    return path
+
+
+def write_listing(folder, houses, name="houses.json"):
+    path = folder / name
+    path.write_text(json.dumps(houses))
+    return path
+
+
+def simple_houses(folder, count=30, photos_per_house=2):
+    """`count` good houses with prices 100k, 110k, ... and photos under `folder/images/`."""
+    houses = []
+    for index in range(count):
+        photos = []
+        for k in range(photos_per_house):
+            write_photo(folder / "images" / f"{index}_{k}.jpg", colour=(index * 8 % 256, k * 60, 90))
+            photos.append(f"images/{index}_{k}.jpg")
+        houses.append({"id": str(index), "price": 100_000 + 10_000 * index, "images": photos})
+    return houses
+
+
+class LoopbackServer:
+    """Serves a folder on 127.0.0.1; counts requests per path; can fail a path with given statuses first."""
+
+    def __init__(self, directory):
+        self.hits = Counter()
+        self.failures = {}  # path -> list of statuses to answer before serving the file
+        server = self
+
+        class Handler(SimpleHTTPRequestHandler):
+            def do_GET(self):
+                server.hits[self.path] += 1
+                planned = server.failures.get(self.path)
+                if planned:
+                    self.send_response(planned.pop(0))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(directory):
+        server = LoopbackServer(directory).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()

@@ -1,0 +1,146 @@
+import io
+import json
+
+import numpy as np
+import pytest
+from conftest import simple_houses, write_listing, write_photo
+from PIL import Image
+
+from dataset_builder import FetchSettings, PhotoStore, build_house_dataset, price_tier, tercile_cut_points
+
+FAST_FETCH = FetchSettings(max_workers=4, timeout=5, retries=2, backoff=0.01)
+
+
+def build(source, tmp_path, **config):
+    return build_house_dataset(str(source), cache_dir=str(tmp_path / "cache"), fetch=FAST_FETCH, **config)
+
+
+def test_relative_paths_build_splits_labels_and_features(tmp_path):
+    listing = write_listing(tmp_path, simple_houses(tmp_path, count=30, photos_per_house=3))
+    dataset, report = build(listing, tmp_path, image_short_side=16)
+    assert {name: len(split) for name, split in dataset.items()} == {"train": 24, "validation": 3, "test": 3}
+    assert dataset["train"].features["label"].names == ["cheap", "average", "expensive"]
+    house = dataset["train"][0]
+    assert len(house["images"]) == 3 and min(house["images"][0].size) == 16
+    ids = [house_id for split in dataset.values() for house_id in split["id"]]
+    assert sorted(ids, key=int) == [str(i) for i in range(30)]
+    assert report.houses_kept == 30 and report.photos_stored == 90 and not report.failed_photos
+
+
+def test_cut_points_come_from_train_prices_only(tmp_path):
+    listing = write_listing(tmp_path, simple_houses(tmp_path, count=60, photos_per_house=1))
+    dataset, report = build(listing, tmp_path, validation_fraction=0.2, test_fraction=0.2)
+    train_prices = dataset["train"]["price"]
+    all_prices = [price for split in dataset.values() for price in split["price"]]
+    assert report.cut_points == pytest.approx(tercile_cut_points(train_prices))
+    assert report.cut_points != pytest.approx(tercile_cut_points(all_prices))
+    for split in dataset.values():
+        assert split["label"] == [price_tier(price, report.cut_points) for price in split["price"]]
+    assert str(int(report.cut_points[0])) in dataset["train"].info.description.replace(",", "")
+
+
+def test_splits_are_seeded_and_balanced_over_price(tmp_path):
+    listing = write_listing(tmp_path, simple_houses(tmp_path, count=100, photos_per_house=1))
+    first, _ = build(listing, tmp_path, seed=1)
+    again, _ = build(listing, tmp_path / "other", seed=1)
+    other_seed, _ = build(listing, tmp_path, seed=2)
+    assert first["test"]["id"] == again["test"]["id"]
+    assert first["test"]["id"] != other_seed["test"]["id"]
+    for split in ("validation", "test"):  # one house from each price decile
+        deciles = sorted((np.array(first[split]["price"]) - 100_000) // 100_000)
+        assert deciles == list(range(10))
+
+
+def test_listing_served_over_http_with_retries(tmp_path, serve):
+    listing = write_listing(tmp_path, simple_houses(tmp_path, count=12, photos_per_house=2))
+    server = serve(tmp_path)
+    server.failures["/images/3_1.jpg"] = [503, 429]
+    dataset, report = build(f"{server.url}/houses.json", tmp_path)
+    assert report.houses_kept == 12 and report.photos_downloaded == 24 and not report.failed_photos
+    assert server.hits["/images/3_1.jpg"] == 3
+    assert sum(len(split) for split in dataset.values()) == 12
+
+
+def test_bad_input_is_skipped_with_its_reason(tmp_path, serve):
+    houses = simple_houses(tmp_path, count=12, photos_per_house=1)
+    (tmp_path / "images" / "not_a_photo.jpg").write_text("this is text")
+    houses += [
+        {"id": "noprice", "images": ["images/0_0.jpg"]},
+        {"id": "badprice", "price": "TBD", "images": ["images/0_0.jpg"]},
+        {"id": "nophotos", "price": 300_000, "images": []},
+        {"id": "0", "price": 300_000, "images": ["images/0_0.jpg"]},
+        {"id": "broken", "price": 300_000, "images": ["images/not_a_photo.jpg", "images/missing.jpg"]},
+        {"id": "partial", "price": 300_000, "images": ["images/1_0.jpg", "images/missing.jpg"]},
+    ]
+    server = serve(tmp_path)
+    listing = write_listing(tmp_path, houses)
+    dataset, report = build(f"{server.url}/{listing.name}", tmp_path)
+    skipped = {item["id"]: item["reason"] for item in report.skipped_houses}
+    assert skipped == {
+        "noprice": "no price",
+        "badprice": "unparseable price 'TBD'",
+        "nophotos": "no photos",
+        "0": "duplicate id (first seen in row 0)",
+        "broken": "no usable photos (2 failed)",
+    }
+    failed = {(item["id"], item["photo"].rsplit("/", 1)[-1]): item["reason"] for item in report.failed_photos}
+    assert failed[("broken", "missing.jpg")] == "HTTP 404"
+    assert failed[("broken", "not_a_photo.jpg")].startswith("undecodable image")
+    assert failed[("partial", "missing.jpg")] == "HTTP 404"
+    kept = {house_id: len(photos) for split in dataset.values() for house_id, photos in zip(split["id"], split["images"])}
+    assert kept["partial"] == 1 and "broken" not in kept and len(kept) == 13
+    assert report.houses_read == 18 and report.houses_kept == 13
+    assert "skipped house broken: no usable photos (2 failed)" in report.summary()
+
+
+def test_nothing_usable_is_a_clear_error(tmp_path):
+    listing = write_listing(tmp_path, [{"id": "a", "images": ["x.jpg"]}, {"id": "b", "price": 5, "images": []}])
+    with pytest.raises(ValueError, match=r"Only 0 usable houses in .*houses\.json"):
+        build(listing, tmp_path)
+
+
+def test_rerun_after_interrupted_fetch_downloads_only_missing_photos(tmp_path, serve):
+    houses = simple_houses(tmp_path, count=10, photos_per_house=2)
+    listing = write_listing(tmp_path, houses)
+    server = serve(tmp_path)
+    photo_cache = tmp_path / "photos"
+    urls = [f"{server.url}/{photo}" for house in houses for photo in house["images"]]
+    # The interrupted first build got the first 7 photos, and left a half-written file behind.
+    PhotoStore(str(photo_cache), settings=FAST_FETCH).prepare(urls[:7])
+    (photo_cache / "raw" / (PhotoStore.key(urls[7]) + ".1234.tmp")).write_bytes(b"\xff\xd8partial")
+    server.hits.clear()
+    _, report = build(f"{server.url}/houses.json", tmp_path, photo_cache_dir=str(photo_cache))
+    photo_hits = {path for path in server.hits if path.startswith("/images/")}
+    assert photo_hits == {url.removeprefix(server.url) for url in urls[7:]}
+    assert report.photos_downloaded == 13 and report.photos_stored == 20
+
+
+def test_photos_are_stored_upright_rgb_and_downscaled(tmp_path):
+    sideways = Image.new("L", (120, 60), 128)
+    exif = sideways.getexif()
+    exif[0x0112] = 6  # EXIF orientation: rotate 90° clockwise to display
+    buffer = io.BytesIO()
+    sideways.save(buffer, format="JPEG", exif=exif)
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "side.jpg").write_bytes(buffer.getvalue())
+    houses = simple_houses(tmp_path, count=3, photos_per_house=1)
+    houses[0]["images"] = ["images/side.jpg"]
+    dataset, _ = build(write_listing(tmp_path, houses), tmp_path, image_short_side=30, validation_fraction=0, test_fraction=0)
+    photo = next(images[0] for house_id, images in zip(dataset["train"]["id"], dataset["train"]["images"]) if house_id == "0")
+    assert photo.mode == "RGB" and photo.size == (30, 60)
+
+
+def test_oversized_download_is_refused(tmp_path, serve):
+    write_photo(tmp_path / "big.jpg", size=(400, 400))
+    server = serve(tmp_path)
+    store = PhotoStore(str(tmp_path / "photos"), settings=FetchSettings(max_bytes=500, retries=0))
+    result = store.prepare([f"{server.url}/big.jpg"])[f"{server.url}/big.jpg"]
+    assert result.path is None and result.error.startswith("too large")
+
+
+def test_report_is_saved_beside_the_build(tmp_path):
+    listing = write_listing(tmp_path, simple_houses(tmp_path, count=9, photos_per_house=1))
+    build(listing, tmp_path)
+    reports = list((tmp_path / "cache").rglob("build_report.json"))
+    assert len(reports) == 1
+    assert json.loads(reports[0].read_text())["houses_kept"] == 9

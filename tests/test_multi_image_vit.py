@@ -1,0 +1,152 @@
+"""Tests of the multi-image ViT: masking, order invariance, attention outputs, loss, saving, Auto classes, learning."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from transformers import AutoConfig, AutoModelForImageClassification
+
+from zillow_vit.models.vit_scratch.configuration_multi_image_vit import MultiImageViTConfig
+from zillow_vit.models.vit_scratch.modeling_multi_image_vit import (
+    MultiImageClassifierOutput,
+    MultiImageViTForImageClassification,
+)
+
+ID2LABEL = {0: "cheap", 1: "average", 2: "expensive"}
+
+
+def tiny_config(**overrides) -> MultiImageViTConfig:
+    settings = dict(
+        image_size=16,
+        patch_size=8,
+        hidden_size=32,
+        photo_num_layers=1,
+        photo_num_heads=2,
+        house_num_layers=2,
+        house_num_heads=4,
+        mlp_ratio=2.0,
+        max_photos=4,
+        id2label=ID2LABEL,
+        label2id={v: k for k, v in ID2LABEL.items()},
+    )
+    return MultiImageViTConfig(**{**settings, **overrides})
+
+
+@pytest.fixture
+def model() -> MultiImageViTForImageClassification:
+    """A random model whose attention is far from uniform (wide init), so order or padding would show."""
+    torch.manual_seed(0)
+    return MultiImageViTForImageClassification(tiny_config(initializer_range=0.5)).eval()
+
+
+def photos(batch_size: int, num_photos: int) -> torch.Tensor:
+    return torch.randn(batch_size, num_photos, 3, 16, 16)
+
+
+@torch.no_grad()
+def test_padding_is_masked_exactly(model):
+    house = photos(1, 2)
+    alone = model(house).logits
+
+    # Batched with a house of 4 photos, the 2-photo house gets 2 padded slots.
+    pixel_values = torch.cat([torch.cat([house, photos(1, 2)], dim=1), photos(1, 4)])
+    photo_mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]])
+    encoded_counts = []
+    model.photo_encoder.register_forward_hook(lambda module, args, out: encoded_counts.append(len(args[0])))
+    batched = model(pixel_values, photo_mask).logits
+    assert encoded_counts == [6]  # only real photos go through the photo encoder
+    torch.testing.assert_close(batched[:1], alone, atol=1e-5, rtol=0)
+
+    for filler in (torch.randn(2, 3, 16, 16), torch.full((2, 3, 16, 16), 1e6)):
+        pixel_values[0, 2:] = filler
+        torch.testing.assert_close(model(pixel_values, photo_mask.bool()).logits, batched, atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
+def test_photo_order_does_not_matter(model):
+    house = photos(1, 4)
+    permuted = house[:, torch.tensor([2, 0, 3, 1])]
+    torch.testing.assert_close(model(permuted).logits, model(house).logits, atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
+def test_attention_outputs(model):
+    photo_mask = torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)
+    pixel_values = photos(3, 4)
+    output = model(pixel_values, photo_mask, output_attentions=True, output_hidden_states=True)
+
+    assert isinstance(output, MultiImageClassifierOutput)
+    assert len(output.attentions) == model.config.house_num_layers
+    assert all(weights.shape == (3, 4, 5, 5) for weights in output.attentions)
+    padded_keys = ~photo_mask[:, None, None, :]
+    assert all((weights[..., 1:] * padded_keys == 0).all() for weights in output.attentions)
+    assert len(output.hidden_states) == model.config.house_num_layers + 1
+    assert output.photo_attention.shape == (3, 4)
+    assert (output.photo_attention[~photo_mask] == 0).all()
+    assert (output.photo_attention[photo_mask] > 0).all()
+    torch.testing.assert_close(output.photo_attention.sum(dim=-1), torch.ones(3))
+    # The explicit-softmax path (with attentions) and the SDPA path give the same logits.
+    torch.testing.assert_close(output.logits, model(pixel_values, photo_mask).logits, atol=1e-5, rtol=0)
+
+
+@torch.no_grad()
+def test_loss_is_cross_entropy(model):
+    labels = torch.tensor([0, 2])
+    output = model(photos(2, 3), labels=labels)
+    torch.testing.assert_close(output.loss, F.cross_entropy(output.logits, labels))
+    assert model(photos(2, 3)).loss is None
+
+
+@torch.no_grad()
+def test_save_and_load_round_trip(model, tmp_path):
+    model.save_pretrained(tmp_path)
+    loaded = MultiImageViTForImageClassification.from_pretrained(tmp_path).eval()
+
+    pixel_values, photo_mask = photos(2, 3), torch.tensor([[1, 1, 0], [1, 1, 1]])
+    assert torch.equal(loaded(pixel_values, photo_mask).logits, model(pixel_values, photo_mask).logits)
+    for name in MultiImageViTConfig.__annotations__:
+        assert getattr(loaded.config, name) == getattr(model.config, name), name
+    assert loaded.config.id2label == ID2LABEL and loaded.config.num_labels == 3
+    # Weight names on disk are the module's own (transformers renames nothing for this model type).
+    with safe_open(tmp_path / "model.safetensors", "pt") as weights:
+        assert set(weights.keys()) == set(model.state_dict())
+
+
+def test_auto_classes_load_the_model(model, tmp_path):
+    AutoConfig.register("multi_image_vit", MultiImageViTConfig, exist_ok=True)
+    AutoModelForImageClassification.register(MultiImageViTConfig, MultiImageViTForImageClassification, exist_ok=True)
+    model.save_pretrained(tmp_path)
+    assert type(AutoModelForImageClassification.from_pretrained(tmp_path)) is MultiImageViTForImageClassification
+
+
+def test_tiny_model_learns_a_toy_task():
+    """Label = the colour channel that is bright in one random real photo of the house."""
+    torch.manual_seed(0)
+    config = tiny_config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, classifier_dropout_prob=0.0)
+    model = MultiImageViTForImageClassification(config)
+    num_houses, num_photos = 24, 3
+    labels = torch.arange(num_houses) % 3
+    pixel_values = 0.1 * photos(num_houses, num_photos)
+    photo_mask = torch.rand(num_houses, num_photos) < 0.7
+    photo_mask[:, 0] = True
+    for house, label in enumerate(labels):
+        real = photo_mask[house].nonzero().flatten()
+        pixel_values[house, real[torch.randint(len(real), ())], label] += 1.0
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for step in range(40):
+        loss = model(pixel_values, photo_mask, labels=labels).loss
+        optimizer.zero_grad()
+        loss.backward()
+        if step == 0:  # every weight of both encoders and the head gets a gradient
+            assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+        optimizer.step()
+
+    predictions = model.eval()(pixel_values, photo_mask).logits.argmax(dim=-1)
+    assert (predictions == labels).float().mean() > 0.9
+
+
+@pytest.mark.parametrize("settings", [dict(image_size=30, patch_size=8), dict(hidden_size=30, photo_num_heads=4)])
+def test_invalid_config_raises(settings):
+    with pytest.raises(ValueError):
+        tiny_config(**settings)

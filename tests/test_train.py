@@ -1,0 +1,51 @@
+"""End-to-end training runs on the synthetic houses, through `scripts/train.py`'s `main`.
+
+Bars: the test split has 120 houses (600 houses, test fraction 0.2, tiers balanced). Under chance
+(p = 1/3) the number right is Binomial(120, 1/3): mean 40, sd 5.2. A bar of 0.5 (60 right) is 3.9 sd
+above, P < 1e-4, so it cannot pass by luck.
+"""
+
+import importlib.util
+import json
+import os
+
+import pytest
+from transformers import AutoModelForImageClassification
+
+from zillow_vit.models import register_auto_classes
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "train.py")
+CHANCE_BAR = 0.5
+
+
+def load_train_script():
+    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def synthetic_args(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("dataset_cache")
+    return ["--num_synthetic_houses", "600", "--synthetic_image_size", "32", "--test_fraction", "0.2",
+            "--dataset_cache_dir", str(cache), "--disable_tqdm", "true", "--seed", "0"]  # fmt: skip
+
+
+def test_cnn_trains_above_chance_and_writes_the_run_directory(tmp_path, synthetic_args):
+    output_dir = tmp_path / "cnn"
+    metrics = load_train_script().main(
+        ["--model", "cnn", "--preset", "tiny", "--learning_rate", "1e-3", "--num_train_epochs", "8",
+         "--output_dir", str(output_dir), *synthetic_args]  # fmt: skip
+    )
+    assert metrics["test_accuracy"] > CHANCE_BAR
+    results = json.loads((output_dir / "all_results.json").read_text())
+    for key in ("eval_accuracy", "test_accuracy", "test_f1_macro", "test_recall_cheap", "test_tier_mae", "train_loss"):
+        assert key in results
+    assert sum(map(sum, json.loads(results["test_confusion_matrix"]))) == 120
+    report = json.loads((output_dir / "build_report.json").read_text())
+    register_auto_classes()
+    model = AutoModelForImageClassification.from_pretrained(output_dir)
+    assert model.config.tier_cut_points == report["cut_points"]
+    assert model.config.id2label == {0: "cheap", 1: "average", 2: "expensive"}
+    assert (output_dir / "preprocessor_config.json").exists()
