@@ -2,7 +2,8 @@
 
 Bars: the test split has 120 houses (600 houses, test fraction 0.2, tiers balanced). Under chance
 (p = 1/3) the number right is Binomial(120, 1/3): mean 40, sd 5.2. A bar of 0.5 (60 right) is 3.9 sd
-above, P < 1e-4, so it cannot pass by luck.
+above, P < 1e-4, so it cannot pass by luck. Two models judged on the same 120 houses differ with an sd of
+at most sqrt(2 * 0.25 / 120) = 0.065 when equally good, so a gap of 0.2 is over 3 sd (P < 1e-3).
 """
 
 import importlib.util
@@ -32,12 +33,18 @@ def synthetic_args(tmp_path_factory):
             "--dataset_cache_dir", str(cache), "--disable_tqdm", "true", "--seed", "0"]  # fmt: skip
 
 
-def test_cnn_trains_above_chance_and_writes_the_run_directory(tmp_path, synthetic_args):
-    output_dir = tmp_path / "cnn"
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory, synthetic_args):
+    output_dir = tmp_path_factory.mktemp("runs") / "cnn"
     metrics = load_train_script().main(
         ["--model", "cnn", "--preset", "tiny", "--learning_rate", "1e-3", "--num_train_epochs", "8",
          "--output_dir", str(output_dir), *synthetic_args]  # fmt: skip
     )
+    return output_dir, metrics
+
+
+def test_cnn_trains_above_chance_and_writes_the_run_directory(cnn_run):
+    output_dir, metrics = cnn_run
     assert metrics["test_accuracy"] > CHANCE_BAR
     results = json.loads((output_dir / "all_results.json").read_text())
     for key in ("eval_accuracy", "test_accuracy", "test_f1_macro", "test_recall_cheap", "test_tier_mae", "train_loss"):
@@ -49,3 +56,14 @@ def test_cnn_trains_above_chance_and_writes_the_run_directory(tmp_path, syntheti
     assert model.config.tier_cut_points == report["cut_points"]
     assert model.config.id2label == {0: "cheap", 1: "average", 2: "expensive"}
     assert (output_dir / "preprocessor_config.json").exists()
+
+
+def test_multi_photo_vit_beats_the_single_photo_cnn(tmp_path, cnn_run, synthetic_args):
+    """The synthetic tier marker is in only some photos of a house: reading all of them must pay off."""
+    metrics = load_train_script().main(
+        ["--model", "vit-scratch", "--preset", "tiny", "--learning_rate", "1e-3", "--num_train_epochs", "15",
+         "--output_dir", str(tmp_path / "vit"), *synthetic_args]  # fmt: skip
+    )
+    cnn_accuracy = cnn_run[1]["test_accuracy"]
+    assert metrics["test_accuracy"] >= 0.85
+    assert metrics["test_accuracy"] >= cnn_accuracy + 0.2, (metrics["test_accuracy"], cnn_accuracy)
