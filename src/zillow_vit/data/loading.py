@@ -15,7 +15,10 @@ class DatasetArguments:
 
     dataset: str = field(
         default="synthetic",
-        metadata={"help": '"synthetic" (built in, offline), a listing export (JSON path or URL), or a saved dataset folder.'},
+        metadata={
+            "help": '"synthetic" (built in, offline), a listing export (JSON path or URL), or a saved dataset folder.',
+            "aliases": ["--source"],
+        },
     )
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "Cache of built datasets and fetched photos."})
     id_field: str | None = field(default=None, metadata={"help": "Field of the house id (detected if not given)."})

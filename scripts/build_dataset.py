@@ -1,0 +1,38 @@
+#!/usr/bin/env python
+"""Build the house dataset from a listing export (path or URL) or "synthetic" and save it.
+
+    python scripts/build_dataset.py --source houses.json --output_dir data/houses
+
+Writes `save_to_disk` output and `build_report.json` (houses kept/skipped with reasons, photos
+fetched/failed, split sizes, tercile cut points) into the output folder, and prints the report.
+`scripts/train.py --dataset DIR` then trains on the saved dataset.
+"""
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from transformers import HfArgumentParser
+
+from dataset_builder.zillow_houses import REPORT_FILE
+from zillow_vit.data import DatasetArguments
+
+
+@dataclass
+class OutputArguments:
+    output_dir: str = field(metadata={"help": "Folder to save the dataset and its build report into."})
+
+
+def main(argv: list[str] | None = None):
+    parser = HfArgumentParser((DatasetArguments, OutputArguments))
+    data_args, output_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    dataset, report = data_args.load()
+    dataset.save_to_disk(output_args.output_dir)
+    report.save(os.path.join(output_args.output_dir, REPORT_FILE))
+    print(report.summary())
+    print(f"Saved {sum(len(split) for split in dataset.values())} houses to {output_args.output_dir}")
+    return dataset, report
+
+
+if __name__ == "__main__":
+    main()
