@@ -4,8 +4,8 @@ from safetensors.torch import load_file
 from transformers import AutoModelForImageClassification
 
 from zillow_vit.models import MODELS, register_auto_classes
-from zillow_vit.models.cnn.configuration_house_cnn import HouseCNNConfig
-from zillow_vit.models.cnn.modeling_house_cnn import HouseCNNForImageClassification
+from zillow_vit.models.configuration_house_cnn import HouseCNNConfig
+from zillow_vit.models.modeling_house_cnn import HouseCNNForImageClassification
 
 TIERS = {0: "cheap", 1: "average", 2: "expensive"}
 

@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForImageClassification
 
-from zillow_vit.models.vit_scratch.configuration_multi_image_vit import MultiImageViTConfig
-from zillow_vit.models.vit_scratch.modeling_multi_image_vit import (
+from zillow_vit.models.configuration_multi_image_vit import MultiImageViTConfig
+from zillow_vit.models.modeling_multi_image_vit import (
     MultiImageClassifierOutput,
     MultiImageViTForImageClassification,
 )

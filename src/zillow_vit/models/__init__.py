@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 
 from transformers import AutoConfig, AutoModelForImageClassification, PreTrainedConfig, PreTrainedModel
 
-from .cnn.configuration_house_cnn import HouseCNNConfig
-from .cnn.modeling_house_cnn import HouseCNNForImageClassification
-from .vit_scratch.configuration_multi_image_vit import MultiImageViTConfig
-from .vit_scratch.modeling_multi_image_vit import MultiImageViTForImageClassification
+from .configuration_house_cnn import HouseCNNConfig
+from .modeling_house_cnn import HouseCNNForImageClassification
+from .configuration_multi_image_vit import MultiImageViTConfig
+from .modeling_multi_image_vit import MultiImageViTForImageClassification
 
 
 @dataclass(frozen=True)

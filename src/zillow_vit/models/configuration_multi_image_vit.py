@@ -53,8 +53,8 @@ class MultiImageViTConfig(PreTrainedConfig):
     Example:
 
     ```python
-    >>> from zillow_vit.models.vit_scratch.configuration_multi_image_vit import MultiImageViTConfig
-    >>> from zillow_vit.models.vit_scratch.modeling_multi_image_vit import MultiImageViTForImageClassification
+    >>> from zillow_vit.models.configuration_multi_image_vit import MultiImageViTConfig
+    >>> from zillow_vit.models.modeling_multi_image_vit import MultiImageViTForImageClassification
 
     >>> config = MultiImageViTConfig(id2label={0: "cheap", 1: "average", 2: "expensive"})
     >>> model = MultiImageViTForImageClassification(config)
