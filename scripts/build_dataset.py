@@ -5,6 +5,7 @@
 
 Writes `save_to_disk` output and `build_report.json` (houses kept/skipped with reasons, photos
 fetched/failed, split sizes, tercile cut points) into the output folder, and prints the report.
+`--export DIR` also writes the Hub layout (Parquet + dataset card); `--push_to_hub user/name` uploads it.
 `scripts/train.py --dataset DIR` then trains on the saved dataset.
 """
 
@@ -16,11 +17,15 @@ from transformers import HfArgumentParser
 
 from dataset_builder.zillow_houses import REPORT_FILE
 from zillow_vit.data import DatasetArguments
+from zillow_vit.hub import export_dataset, push_dataset_to_hub
 
 
 @dataclass
 class OutputArguments:
     output_dir: str = field(metadata={"help": "Folder to save the dataset and its build report into."})
+    export: str | None = field(default=None, metadata={"help": "Also write the Hub layout (Parquet with image bytes, dataset card) here."})
+    push_to_hub: str | None = field(default=None, metadata={"help": "Also push the dataset and its card to this Hub repo (user/name)."})
+    private: bool = field(default=False, metadata={"help": "Create the Hub repo private."})
 
 
 def main(argv: list[str] | None = None):
@@ -31,6 +36,11 @@ def main(argv: list[str] | None = None):
     report.save(os.path.join(output_args.output_dir, REPORT_FILE))
     print(report.summary())
     print(f"Saved {sum(len(split) for split in dataset.values())} houses to {output_args.output_dir}")
+    if output_args.export:
+        export_dataset(dataset, report, output_args.export)
+        print(f"Exported for the Hub to {output_args.export}")
+    if output_args.push_to_hub:
+        print("Pushed to", push_dataset_to_hub(dataset, report, output_args.push_to_hub, private=output_args.private))
     return dataset, report
 
 

@@ -16,12 +16,16 @@ import sys
 from dataclasses import dataclass, field
 
 import transformers
-from transformers import HfArgumentParser, Trainer, TrainingArguments, ViTImageProcessor
+from transformers import AutoImageProcessor, HfArgumentParser, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from zillow_vit.data import DatasetArguments, HouseTransform, collate_houses, photo_transforms
+from zillow_vit.data.transforms import house_image_processor, image_settings
+from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
-from zillow_vit.models import MODELS
+from zillow_vit.models import DEFAULT_BACKBONE, MODELS
+from zillow_vit.models.tier_heads import HEAD_TYPES
+from zillow_vit.training import FreezeBackboneCallback, backbone_optimizer
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +47,22 @@ RUN_DEFAULTS = {
 class ModelArguments:
     model: str = field(default="cnn", metadata={"help": "Which model to train.", "choices": sorted(MODELS)})
     preset: str = field(default="default", metadata={"help": 'Config preset of the model ("default", "tiny").'})
+    head_type: str = field(
+        default="classification",
+        metadata={"help": "One logit per tier, or one ordinal score in [0, 1].", "choices": list(HEAD_TYPES)},
+    )
     config_overrides: str | None = field(
         default=None, metadata={"help": 'JSON object of config fields to override, e.g. \'{"hidden_size": 64}\'.'}
+    )
+    pretrained_model_name_or_path: str = field(
+        default=DEFAULT_BACKBONE,
+        metadata={"help": "vit-pretrained: Hub id or local folder of the photo backbone (AutoModel + AutoImageProcessor)."},
+    )
+    backbone_learning_rate_scale: float = field(
+        default=1.0, metadata={"help": "vit-pretrained: the backbone learns at learning_rate times this."}
+    )
+    freeze_backbone_epochs: int = field(
+        default=0, metadata={"help": "vit-pretrained: train only the new layers for this many epochs first."}
     )
 
 
@@ -69,9 +87,16 @@ def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArgume
 
 def main(argv: list[str] | None = None) -> dict:
     model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level())
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
+    project_log_level = logging.INFO if training_args.should_log else logging.WARNING
+    for name in (__name__, "zillow_vit"):
+        logging.getLogger(name).setLevel(project_log_level)
     entry = MODELS[model_args.model]
+    hub_repo_id = training_args.hub_model_id if training_args.push_to_hub else None
+    if training_args.push_to_hub and hub_repo_id is None:
+        raise ValueError("--push_to_hub needs --hub_model_id user/name")
+    training_args.push_to_hub = False  # pushed once at the end by push_run_to_hub, with this project's model card
 
     with training_args.main_process_first(desc="building the dataset"):
         dataset, report = data_args.load()
@@ -82,17 +107,24 @@ def main(argv: list[str] | None = None) -> dict:
             dataset[split] = dataset[split].select(range(min(limit, len(dataset[split]))))
 
     label_names = dataset["train"].features["label"].names
-    config = entry.make_config(
+    config_kwargs = entry.config_kwargs(
         model_args.preset,
         **json.loads(model_args.config_overrides or "{}"),
+        head_type=model_args.head_type,
         id2label=dict(enumerate(label_names)),
         label2id={name: index for index, name in enumerate(label_names)},
         tier_cut_points=report.cut_points,
     )
-    model = entry.model_class(config)
-    image_processor = ViTImageProcessor(
-        size={"height": config.image_size, "width": config.image_size}, image_mean=[0.5] * 3, image_std=[0.5] * 3
-    )
+    if entry.uses_backbone:
+        backbone = model_args.pretrained_model_name_or_path
+        model = entry.model_class.from_backbone(backbone, **config_kwargs)
+        size, mean, std = image_settings(AutoImageProcessor.from_pretrained(backbone))
+    else:
+        model = entry.model_class(entry.config_class(**config_kwargs))
+        size, mean, std = (model.config.image_size,) * 2, [0.5] * 3, [0.5] * 3
+    prepare_for_hub(model)  # every checkpoint and the final save carry auto_map and the model's .py files
+    image_processor = house_image_processor(size, mean, std)
+    config = model.config
     max_photos = data_args.max_photos or (config.max_photos if entry.reads_all_photos else 1)
     logger.info("Model %s (%s preset): %.2f M parameters, up to %d photos per house", model_args.model, model_args.preset, model.num_parameters() / 1e6, max_photos)
 
@@ -109,6 +141,10 @@ def main(argv: list[str] | None = None) -> dict:
         data_collator=collate_houses,
         compute_metrics=build_compute_metrics(label_names),
         processing_class=image_processor,
+        optimizers=(backbone_optimizer(model, training_args, model_args.backbone_learning_rate_scale), None)
+        if entry.uses_backbone
+        else (None, None),
+        callbacks=[FreezeBackboneCallback(model_args.freeze_backbone_epochs)] if model_args.freeze_backbone_epochs else None,
     )
 
     checkpoint = training_args.resume_from_checkpoint
@@ -130,6 +166,10 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.save_metrics("test", test_metrics)
     if trainer.is_world_process_zero():
         report.save(os.path.join(training_args.output_dir, "build_report.json"))
+        write_model_card(training_args.output_dir, hub_repo_id or model_args.model, {**eval_metrics, **test_metrics}, report)
+        if hub_repo_id:
+            url = push_run_to_hub(training_args.output_dir, hub_repo_id, training_args.hub_token, bool(training_args.hub_private_repo))
+            print(f"Pushed to {url}")
         print(
             f"{model_args.model}: test accuracy {test_metrics['test_accuracy']:.3f} "
             f"(macro-F1 {test_metrics['test_f1_macro']:.3f}, {len(dataset['test'])} houses, chance 0.333); "

@@ -7,10 +7,8 @@ from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForImageClassification
 
 from zillow_vit.models.configuration_multi_image_vit import MultiImageViTConfig
-from zillow_vit.models.modeling_multi_image_vit import (
-    MultiImageClassifierOutput,
-    MultiImageViTForImageClassification,
-)
+from zillow_vit.models.modeling_multi_image_vit import MultiImageViTForImageClassification
+from zillow_vit.models.tier_heads import HouseClassifierOutput
 
 ID2LABEL = {0: "cheap", 1: "average", 2: "expensive"}
 
@@ -75,7 +73,7 @@ def test_attention_outputs(model):
     pixel_values = photos(3, 4)
     output = model(pixel_values, photo_mask, output_attentions=True, output_hidden_states=True)
 
-    assert isinstance(output, MultiImageClassifierOutput)
+    assert isinstance(output, HouseClassifierOutput)
     assert len(output.attentions) == model.config.house_num_layers
     assert all(weights.shape == (3, 4, 5, 5) for weights in output.attentions)
     padded_keys = ~photo_mask[:, None, None, :]

@@ -1,25 +1,34 @@
 """Photo transforms (torchvision transforms v2) and the per-house transform given to `set_transform`.
 
-Size, mean and std come from the model's image processor, so a pretrained backbone's own
-preprocessing drives the pipeline and the same values are saved with the model.
+Size, mean and std come from an image processor, so a pretrained backbone's own preprocessing drives
+the pipeline, and every run saves them as one `ViTImageProcessor` for inference.
 """
 
 import random
 
 import torch
 from torchvision.transforms import v2
+from transformers import ViTImageProcessor
 
 
-def processor_size(image_processor) -> tuple[int, int]:
+def image_settings(image_processor) -> tuple[tuple[int, int], list[float], list[float]]:
+    """(height, width), mean and std of a transformers image processor or of a timm one (`data_config`)."""
+    data_config = getattr(image_processor, "data_config", None)
+    if data_config is not None:
+        return tuple(data_config["input_size"][1:]), list(data_config["mean"]), list(data_config["std"])
     size = image_processor.size
-    if "height" in size:
-        return size["height"], size["width"]
-    return size["shortest_edge"], size["shortest_edge"]
+    height, width = (size["height"], size["width"]) if "height" in size else (size["shortest_edge"],) * 2
+    return (height, width), list(image_processor.image_mean), list(image_processor.image_std)
+
+
+def house_image_processor(size: tuple[int, int], mean: list[float], std: list[float]) -> ViTImageProcessor:
+    """The image processor saved with every model: resize to `size`, rescale, normalise."""
+    return ViTImageProcessor(size={"height": size[0], "width": size[1]}, image_mean=mean, image_std=std)
 
 
 def photo_transforms(image_processor, train: bool) -> v2.Compose:
     """Train: random resized crop and horizontal flip; eval: resize and centre crop. Then normalise."""
-    size = processor_size(image_processor)
+    size, mean, std = image_settings(image_processor)
     if train:
         geometry = [v2.RandomResizedCrop(size, scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()]
     else:
@@ -29,7 +38,7 @@ def photo_transforms(image_processor, train: bool) -> v2.Compose:
             v2.ToImage(),
             *geometry,
             v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(mean=image_processor.image_mean, std=image_processor.image_std),
+            v2.Normalize(mean=mean, std=std),
         ]
     )
 

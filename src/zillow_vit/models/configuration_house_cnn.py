@@ -2,6 +2,8 @@
 
 from transformers import PreTrainedConfig
 
+from .tier_heads import check_head_type
+
 
 class HouseCNNConfig(PreTrainedConfig):
     r"""
@@ -18,6 +20,8 @@ class HouseCNNConfig(PreTrainedConfig):
             (3x3 conv, padding 1, ReLU, 2x2 max-pool).
         hidden_size (`int`, defaults to 512): width of the hidden dense layer.
         initializer_range (`float`, defaults to 0.02): std of the normal init of the output layer.
+        head_type (`str`, defaults to `"classification"`): `"classification"` (one logit per tier) or
+            `"score"` (one ordinal value in [0, 1]); see `tier_heads.py`.
     """
 
     model_type = "house_cnn"
@@ -27,9 +31,11 @@ class HouseCNNConfig(PreTrainedConfig):
     conv_channels: list[int] | tuple[int, ...] = (32, 64)
     hidden_size: int = 512
     initializer_range: float = 0.02
+    head_type: str = "classification"
 
     def __post_init__(self, **kwargs):
         self.conv_channels = list(self.conv_channels)
+        check_head_type(self.head_type)
         if self.image_size % 2 ** len(self.conv_channels):
             raise ValueError(
                 f"image_size {self.image_size} must be divisible by {2 ** len(self.conv_channels)} "

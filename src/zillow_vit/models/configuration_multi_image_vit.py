@@ -3,6 +3,8 @@
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
+from .tier_heads import check_head_type
+
 
 @strict
 class MultiImageViTConfig(PreTrainedConfig):
@@ -47,6 +49,8 @@ class MultiImageViTConfig(PreTrainedConfig):
             Standard deviation of the truncated normal initialisation of weights, position embeddings and tokens.
         max_photos (`int`, *optional*, defaults to 8):
             Most photos read per house by the data pipeline. The model itself accepts any number of photos.
+        head_type (`str`, *optional*, defaults to `"classification"`):
+            `"classification"` (one logit per tier) or `"score"` (one ordinal value in [0, 1]); see `tier_heads.py`.
 
     `num_labels` defaults to 3 (cheap, average, expensive); pass `id2label`/`label2id` to name the classes.
 
@@ -77,8 +81,10 @@ class MultiImageViTConfig(PreTrainedConfig):
     layer_norm_eps: float = 1e-6
     initializer_range: float = 0.02
     max_photos: int = 8
+    head_type: str = "classification"
 
     def __post_init__(self, **kwargs):
+        check_head_type(self.head_type)
         if self.image_size % self.patch_size != 0:
             raise ValueError(f"image_size ({self.image_size}) must be a multiple of patch_size ({self.patch_size}).")
         for name in ("photo_num_heads", "house_num_heads"):

@@ -4,9 +4,9 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
-from transformers.modeling_outputs import ImageClassifierOutput
 
 from .configuration_house_cnn import HouseCNNConfig
+from .tier_heads import HouseClassifierOutput, TierHead
 
 
 class HouseCNNPreTrainedModel(PreTrainedModel):
@@ -16,15 +16,17 @@ class HouseCNNPreTrainedModel(PreTrainedModel):
     accepts_loss_kwargs = False
 
     def _init_weights(self, module):
+        """He init for the ReLU layers, a small normal init for the output layer."""
         if isinstance(module, (nn.Conv2d, nn.Linear)):
-            init.kaiming_normal_(module.weight, nonlinearity="relu")
+            if module is self.classifier.dense:
+                init.normal_(module.weight, std=self.config.initializer_range)
+            else:
+                init.kaiming_normal_(module.weight, nonlinearity="relu")
             init.zeros_(module.bias)
-        if module is getattr(self, "classifier", None):
-            init.normal_(module.weight, std=self.config.initializer_range)
 
 
 class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
-    """Conv blocks (3x3 conv, ReLU, 2x2 max-pool), flatten, dense + ReLU, dense to the tier logits.
+    """Conv blocks (3x3 conv, ReLU, 2x2 max-pool), flatten, dense + ReLU, then the tier head.
 
     Takes a house batch like every model of the project, `pixel_values` of shape (batch, photos, 3, H, W),
     and reads only the first photo of each house; (batch, 3, H, W) is taken as one photo per house.
@@ -38,7 +40,7 @@ class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
             in_channels = out_channels
         self.features = nn.Sequential(*blocks)
         self.hidden = nn.Sequential(nn.Flatten(), nn.Linear(config.flat_features, config.hidden_size), nn.ReLU())
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.classifier = TierHead(config.hidden_size, config.num_labels, config.head_type)
         self.post_init()
 
     def forward(
@@ -48,11 +50,10 @@ class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
         labels: torch.Tensor | None = None,
         return_dict: bool | None = None,
         **kwargs,
-    ) -> ImageClassifierOutput:
+    ) -> HouseClassifierOutput:
         first_photo = pixel_values[:, 0] if pixel_values.dim() == 5 else pixel_values
-        logits = self.classifier(self.hidden(self.features(first_photo)))
-        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
-        return ImageClassifierOutput(loss=loss, logits=logits)
+        logits, score, loss = self.classifier(self.hidden(self.features(first_photo)), labels)
+        return HouseClassifierOutput(loss=loss, logits=logits, score=score)
 
 
 __all__ = ["HouseCNNForImageClassification", "HouseCNNPreTrainedModel"]

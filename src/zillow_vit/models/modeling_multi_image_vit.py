@@ -4,45 +4,14 @@ Reads top to bottom: patch embeddings, attention, MLP, block, photo encoder, hou
 classification model. Self-contained apart from its config (imported relatively), so it can ship as Hub custom code.
 """
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
-from transformers.utils import ModelOutput
 
 from .configuration_multi_image_vit import MultiImageViTConfig
-
-
-@dataclass
-class MultiImageClassifierOutput(ModelOutput):
-    """
-    Output of [`MultiImageViTForImageClassification`].
-
-    Args:
-        loss (`torch.FloatTensor` of shape `()`, *optional*):
-            Mean cross-entropy, returned when `labels` are given.
-        logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
-            Classification scores of each house.
-        hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-            House-encoder tokens `(batch_size, 1 + num_photos, hidden_size)` (house token first): its input, then
-            the output of each layer. Returned with `output_hidden_states=True`.
-        attentions (`tuple(torch.FloatTensor)`, *optional*):
-            One per house-encoder layer: attention weights `(batch_size, num_heads, 1 + num_photos, 1 + num_photos)`,
-            zero on padded photo slots. Returned with `output_attentions=True`.
-        photo_attention (`torch.FloatTensor` of shape `(batch_size, num_photos)`, *optional*):
-            Attention of the house token to each photo in the last house-encoder layer, averaged over heads and
-            renormalised over the photos (the house token's attention to itself left out): rows sum to 1, padded
-            slots are 0. Returned with `output_attentions=True`.
-    """
-
-    loss: torch.FloatTensor | None = None
-    logits: torch.FloatTensor | None = None
-    hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    attentions: tuple[torch.FloatTensor, ...] | None = None
-    photo_attention: torch.FloatTensor | None = None
+from .tier_heads import HouseClassifierOutput, TierHead
 
 
 class MultiImageViTPatchEmbeddings(nn.Module):
@@ -213,18 +182,11 @@ class MultiImageViTPreTrainedModel(PreTrainedModel):
             init.trunc_normal_(module.house_token, std=std)
 
 
-class MultiImageViTForImageClassification(MultiImageViTPreTrainedModel):
-    """Classifies houses from their photos: photo encoder per real photo, house encoder, linear head."""
-
-    accepts_loss_kwargs = False
-
-    def __init__(self, config: MultiImageViTConfig):
-        super().__init__(config)
-        self.photo_encoder = MultiImageViTPhotoEncoder(config)
-        self.house_encoder = MultiImageViTHouseEncoder(config)
-        self.dropout = nn.Dropout(config.classifier_dropout_prob)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
+class MultiImageHouseReader:
+    """`forward` of the multi-image models: `self.encode_photos` turns each *real* photo into a vector of
+    `config.hidden_size` (cost linear in the number of photos, padded slots never read), the vectors are put
+    back in their padded slots, `self.house_encoder` reads the house and `self.classifier` (a `TierHead`) decides.
+    """
 
     def forward(
         self,
@@ -235,7 +197,7 @@ class MultiImageViTForImageClassification(MultiImageViTPreTrainedModel):
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
-    ) -> MultiImageClassifierOutput | tuple:
+    ) -> HouseClassifierOutput | tuple:
         r"""
         pixel_values (`torch.FloatTensor` of shape `(batch_size, num_photos, num_channels, height, width)`):
             Photos of each house, padded to a common `num_photos`. `(batch_size, num_channels, height, width)` is
@@ -244,7 +206,7 @@ class MultiImageViTForImageClassification(MultiImageViTPreTrainedModel):
             True (1) for a real photo, False (0) for padding. Only real photos are encoded, so padded slots cannot
             change the output. Defaults to all photos real.
         labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
-            Class of each house; gives the mean cross-entropy `loss`.
+            Tier of each house; gives the head's `loss` (see `tier_heads.py`).
         """
         output_attentions = self.config.output_attentions if output_attentions is None else output_attentions
         if output_hidden_states is None:
@@ -257,23 +219,22 @@ class MultiImageViTForImageClassification(MultiImageViTPreTrainedModel):
             photo_mask = torch.ones(batch_size, num_photos, dtype=torch.bool, device=pixel_values.device)
         photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)
 
-        real_photo_vectors = self.photo_encoder(pixel_values[photo_mask])
+        real_photo_vectors = self.encode_photos(pixel_values[photo_mask])
         photo_vectors = real_photo_vectors.new_zeros(batch_size, num_photos, self.config.hidden_size)
         photo_vectors[photo_mask] = real_photo_vectors
 
         house_vector, hidden_states, attentions = self.house_encoder(
             photo_vectors, photo_mask, output_attentions, output_hidden_states
         )
-        logits = self.classifier(self.dropout(house_vector))
-
-        loss = F.cross_entropy(logits, labels.to(logits.device)) if labels is not None else None
+        logits, score, loss = self.classifier(self.dropout(house_vector), labels)
         photo_attention = None
         if output_attentions:
             photo_attention = F.normalize(attentions[-1][:, :, 0, 1:].mean(dim=1), p=1, dim=-1)
 
-        output = MultiImageClassifierOutput(
+        output = HouseClassifierOutput(
             loss=loss,
             logits=logits,
+            score=score,
             hidden_states=hidden_states,
             attentions=attentions,
             photo_attention=photo_attention,
@@ -281,4 +242,21 @@ class MultiImageViTForImageClassification(MultiImageViTPreTrainedModel):
         return output if return_dict else output.to_tuple()
 
 
-__all__ = ["MultiImageClassifierOutput", "MultiImageViTPreTrainedModel", "MultiImageViTForImageClassification"]
+class MultiImageViTForImageClassification(MultiImageHouseReader, MultiImageViTPreTrainedModel):
+    """Classifies houses from their photos: photo encoder per real photo, house encoder, tier head."""
+
+    accepts_loss_kwargs = False
+
+    def __init__(self, config: MultiImageViTConfig):
+        super().__init__(config)
+        self.photo_encoder = MultiImageViTPhotoEncoder(config)
+        self.house_encoder = MultiImageViTHouseEncoder(config)
+        self.dropout = nn.Dropout(config.classifier_dropout_prob)
+        self.classifier = TierHead(config.hidden_size, config.num_labels, config.head_type)
+        self.post_init()
+
+    def encode_photos(self, photos: torch.Tensor) -> torch.Tensor:
+        return self.photo_encoder(photos)
+
+
+__all__ = ["MultiImageHouseReader", "MultiImageViTPreTrainedModel", "MultiImageViTForImageClassification"]

@@ -1,0 +1,56 @@
+#!/usr/bin/env python
+"""Push a run folder of `scripts/train.py` to the Hub as a model that loads without this project.
+
+    python scripts/push_to_hub.py --run_dir runs/cnn --repo_id user/zillow-vit-cnn [--private]
+
+Makes sure the folder carries the model's code (`auto_map` in config.json and the .py files; runs trained
+before `prepare_for_hub` are re-saved with it) and a model card, then uploads it without checkpoints.
+Then: `AutoModelForImageClassification.from_pretrained("user/zillow-vit-cnn", trust_remote_code=True)`.
+"""
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+
+from transformers import AutoModelForImageClassification, HfArgumentParser
+
+from dataset_builder import BuildReport
+from dataset_builder.zillow_houses import REPORT_FILE
+from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
+from zillow_vit.models import register_auto_classes
+
+
+@dataclass
+class PushArguments:
+    run_dir: str = field(metadata={"help": "Run folder written by scripts/train.py."})
+    repo_id: str = field(metadata={"help": "Model repo on the Hub, e.g. user/zillow-vit-cnn."})
+    private: bool = field(default=False, metadata={"help": "Create the repo private (no effect if it exists)."})
+    token: str | None = field(default=None, metadata={"help": "Hub token (default: HF_TOKEN or the saved login)."})
+
+
+def prepare_run(run_dir: str, repo_id: str) -> None:
+    """Give the run folder the model's custom code if it lacks it, and a model card if it has none."""
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
+        has_code = "auto_map" in json.load(handle)
+    if not has_code:
+        register_auto_classes()
+        model = AutoModelForImageClassification.from_pretrained(run_dir)
+        prepare_for_hub(model)
+        model.save_pretrained(run_dir)
+    if not os.path.exists(os.path.join(run_dir, "README.md")):
+        with open(os.path.join(run_dir, "all_results.json"), encoding="utf-8") as handle:
+            metrics = json.load(handle)
+        write_model_card(run_dir, repo_id, metrics, BuildReport.load(os.path.join(run_dir, REPORT_FILE)))
+
+
+def main(argv: list[str] | None = None) -> str:
+    (args,) = HfArgumentParser(PushArguments).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    prepare_run(args.run_dir, args.repo_id)
+    url = push_run_to_hub(args.run_dir, args.repo_id, token=args.token, private=args.private)
+    print(f"Pushed {args.run_dir} to {url}")
+    return url
+
+
+if __name__ == "__main__":
+    main()

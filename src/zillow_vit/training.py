@@ -1,0 +1,62 @@
+"""Fine-tuning pieces for `Trainer`: a lower learning rate for the pretrained body, and linear probing first."""
+
+import logging
+
+import torch
+from transformers import TrainerCallback, TrainingArguments
+from transformers.trainer_pt_utils import get_parameter_names
+
+logger = logging.getLogger(__name__)
+
+
+def backbone_optimizer(model: torch.nn.Module, args: TrainingArguments, backbone_lr_scale: float) -> torch.optim.AdamW:
+    """AdamW with the photo encoder at `learning_rate * backbone_lr_scale` and the new layers at `learning_rate`;
+    no weight decay on biases and norms. The Trainer still builds the schedule (warmup, decay) around it."""
+    decay = set(get_parameter_names(model, [torch.nn.LayerNorm, torch.nn.BatchNorm2d], ["bias"]))
+    groups = {}
+    for name, parameter in model.named_parameters():
+        in_body = name.startswith("photo_encoder.")
+        key = (in_body, name in decay)
+        groups.setdefault(key, []).append(parameter)
+    return torch.optim.AdamW(
+        [
+            {
+                "params": params,
+                "lr": args.learning_rate * (backbone_lr_scale if in_body else 1.0),
+                "weight_decay": args.weight_decay if decays else 0.0,
+            }
+            for (in_body, decays), params in groups.items()
+        ],
+        lr=args.learning_rate,
+        betas=(args.adam_beta1, args.adam_beta2),
+        eps=args.adam_epsilon,
+    )
+
+
+def keep_in_eval_mode(module: torch.nn.Module, inputs) -> None:
+    module.eval()
+
+
+class FreezeBackboneCallback(TrainerCallback):
+    """Keeps the photo encoder frozen for the first `epochs` epochs (linear probing), then trains it too.
+
+    Frozen means no gradients and eval mode at every forward (Trainer switches the model to train mode each
+    step), so batch-norm statistics and dropout stay put as well.
+    """
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+        self.eval_hook = None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if state.epoch is None or state.epoch < self.epochs:
+            model.photo_encoder.requires_grad_(False)
+            self.eval_hook = model.photo_encoder.register_forward_pre_hook(keep_in_eval_mode)
+            logger.info("Photo encoder frozen for the first %d epoch(s)", self.epochs)
+
+    def on_epoch_end(self, args, state, control, model=None, **kwargs):
+        if self.eval_hook is not None and round(state.epoch) >= self.epochs:
+            model.photo_encoder.requires_grad_(True)
+            self.eval_hook.remove()
+            self.eval_hook = None
+            logger.info("Photo encoder unfrozen after epoch %d", self.epochs)

@@ -1,0 +1,242 @@
+"""Sharing on the Hub, offline: saved runs load as remote code in a process that never imports the project,
+model cards, and the Parquet export the dataset viewer reads. Real uploads run only with HF_TOKEN set."""
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import datasets
+import numpy as np
+import pytest
+import torch
+import yaml
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, List, Value
+from PIL import Image as PILImage
+from transformers import AutoModelForImageClassification
+
+from dataset_builder import TIER_NAMES, BuildReport, build_house_dataset
+from zillow_vit.hub import export_dataset, prepare_for_hub, push_dataset_to_hub, push_run_to_hub, tier_ranges, write_model_card
+from zillow_vit.models import register_auto_classes
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "scripts")
+
+# Runs in a fresh interpreter where the project's packages cannot be imported: logits on the saved inputs, then
+# the model card's usage example with the folder as repo id (it prints the tier).
+LOAD_AS_REMOTE_CODE = r"""
+import importlib.abc, re, sys, torch
+from transformers import AutoModelForImageClassification
+
+class BlockProject(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("zillow_vit", "dataset_builder"):
+            raise ImportError(f"{name} must not be imported by Hub custom code")
+
+sys.meta_path.insert(0, BlockProject())
+inputs = torch.load(sys.argv[1])
+for folder in sys.argv[2:]:
+    model = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=True).eval()
+    assert type(model).__module__.startswith("transformers_modules."), type(model).__module__
+    with torch.no_grad():
+        torch.save(model(**inputs).logits, f"{folder}/remote_logits.pt")
+    usage = open(f"{folder}/README.md").read().split("```python\n")[1].split("```")[0]
+    exec(re.sub(r'from_pretrained\("[^"]+"', f'from_pretrained("{folder}"', usage), {})
+leaked = sorted(name for name in sys.modules if name.split(".")[0] in ("zillow_vit", "dataset_builder"))
+assert not leaked, leaked
+"""
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(SCRIPTS, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A tiny run per model through scripts/train.py: {model: (run_dir, metrics)}."""
+    root = tmp_path_factory.mktemp("runs")
+    common = ["--preset", "tiny", "--num_synthetic_houses", "40", "--synthetic_image_size", "16", "--max_steps", "2",
+              "--per_device_train_batch_size", "16", "--dataset_cache_dir", str(root / "cache"), "--disable_tqdm", "true"]  # fmt: skip
+    train = load_script("train")
+    return {
+        model: (root / model, train.main(["--model", model, "--output_dir", str(root / model), *common]))
+        for model in ("cnn", "vit-scratch")
+    }
+
+
+@pytest.fixture(scope="module")
+def shared_models(runs, tmp_path_factory):
+    """Each run prepared for the Hub and saved to its own folder with a model card: {model: (folder, model)}."""
+    register_auto_classes()
+    shared = {}
+    for name, (run_dir, metrics) in runs.items():
+        model = AutoModelForImageClassification.from_pretrained(run_dir).eval()
+        folder = tmp_path_factory.mktemp("hub") / name
+        prepare_for_hub(model)
+        model.save_pretrained(folder)
+        shutil.copy(run_dir / "preprocessor_config.json", folder)
+        write_model_card(folder, f"user/zillow-vit-{name}", metrics, BuildReport.load(run_dir / "build_report.json"))
+        shared[name] = (folder, model)
+    return shared
+
+
+def test_saved_models_load_as_remote_code_without_the_project(shared_models, tmp_path):
+    inputs = {"pixel_values": torch.randn(2, 3, 3, 32, 32), "photo_mask": torch.tensor([[True, True, True], [True, True, False]])}
+    torch.save(inputs, tmp_path / "inputs.pt")
+    for photo in ("front.jpg", "kitchen.jpg", "garden.jpg"):  # the photos of the model card's usage example
+        PILImage.new("RGB", (48, 40), (120, 90, 60)).save(tmp_path / photo)
+    for folder, _ in shared_models.values():
+        auto_map = json.loads((folder / "config.json").read_text())["auto_map"]
+        assert set(auto_map) == {"AutoConfig", "AutoModelForImageClassification"}
+        assert all((folder / f"{module.split('.')[0]}.py").is_file() for module in auto_map.values())
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
+    folders = [str(folder) for folder, _ in shared_models.values()]
+    command = [sys.executable, "-c", LOAD_AS_REMOTE_CODE, str(tmp_path / "inputs.pt"), *folders]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed_tiers = result.stdout.split()[-len(shared_models) :]  # one per card usage example run
+    assert len(printed_tiers) == len(shared_models) and set(printed_tiers) <= set(TIER_NAMES), result.stdout
+    for folder, model in shared_models.values():
+        with torch.no_grad():
+            expected = model(**inputs).logits
+        torch.testing.assert_close(torch.load(folder / "remote_logits.pt"), expected, rtol=0, atol=1e-6)
+
+
+def test_model_card_names_the_cut_points_metrics_and_remote_code_usage(runs, shared_models):
+    folder, _ = shared_models["cnn"]
+    run_dir, metrics = runs["cnn"]
+    report = BuildReport.load(run_dir / "build_report.json")
+    readme = (folder / "README.md").read_text()
+    metadata = yaml.safe_load(readme.split("---")[1])
+    assert metadata["library_name"] == "transformers"
+    assert "image-classification" in metadata["tags"]
+    assert tier_ranges(report.cut_points) in readme
+    low, high = report.cut_points
+    assert f"${low:,.0f}" in readme and f"${high:,.0f}" in readme
+    assert f"| Accuracy | {metrics['eval_accuracy']:.3f} | {metrics['test_accuracy']:.3f} |" in readme
+    assert 'from_pretrained("user/zillow-vit-cnn", trust_remote_code=True)' in readme
+    assert report.source in readme
+    assert "up to 6 photos per house" in (shared_models["vit-scratch"][0] / "README.md").read_text()
+
+
+def test_push_script_gives_an_old_run_folder_its_code_and_card(runs, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(runs["cnn"][0], run_dir, ignore=shutil.ignore_patterns("checkpoint-*", "*.py", "README.md"))
+    config = json.loads((run_dir / "config.json").read_text())
+    config.pop("auto_map", None)  # as saved before train.py called prepare_for_hub
+    (run_dir / "config.json").write_text(json.dumps(config))
+    load_script("push_to_hub").prepare_run(str(run_dir), "user/zillow-vit-cnn")
+    assert "auto_map" in json.loads((run_dir / "config.json").read_text())
+    assert (run_dir / "modeling_house_cnn.py").is_file()
+    assert "user/zillow-vit-cnn" in (run_dir / "README.md").read_text()
+
+
+def test_push_run_uploads_the_model_code_and_card_but_no_checkpoints(runs, shared_models, tmp_path, monkeypatch):
+    """Offline: a stand-in `HfApi` records the calls; the Hub's own pattern filter tells which files would go up."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    import zillow_vit.hub
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(runs["cnn"][0], run_dir)
+    shutil.copytree(shared_models["cnn"][0], run_dir, dirs_exist_ok=True)  # code, auto_map and card
+    calls = {}
+
+    class FakeApi:
+        def __init__(self, token=None):
+            calls["token"] = token
+
+        def create_repo(self, repo_id, private, exist_ok):
+            calls["create_repo"] = (repo_id, private, exist_ok)
+            return SimpleNamespace(repo_id=f"user/{repo_id.split('/')[-1]}")
+
+        def upload_folder(self, repo_id, folder_path, ignore_patterns, commit_message):
+            files = [str(path.relative_to(folder_path)) for path in Path(folder_path).rglob("*") if path.is_file()]
+            calls["uploaded"] = (repo_id, set(filter_repo_objects(files, ignore_patterns=ignore_patterns)))
+            return SimpleNamespace(commit_url=f"https://hf.co/{repo_id}/commit/1")
+
+    monkeypatch.setattr(zillow_vit.hub, "HfApi", FakeApi)
+    url = push_run_to_hub(run_dir, "zillow-vit-cnn", token="secret")
+    assert url == "https://hf.co/user/zillow-vit-cnn/commit/1"
+    assert calls["token"] == "secret" and calls["create_repo"] == ("zillow-vit-cnn", False, True)
+    repo_id, uploaded = calls["uploaded"]
+    assert repo_id == "user/zillow-vit-cnn"
+    assert {"config.json", "model.safetensors", "modeling_house_cnn.py", "configuration_house_cnn.py", "README.md",
+            "preprocessor_config.json", "all_results.json", "build_report.json"} <= uploaded  # fmt: skip
+    assert not any(name.startswith("checkpoint-") or name == "training_args.bin" for name in uploaded)
+    assert not uploaded & {"train_results.json", "eval_results.json", "test_results.json"}
+
+
+@pytest.fixture(scope="module")
+def houses(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("houses")
+    return build_house_dataset("synthetic", cache_dir=str(cache), num_houses=30, synthetic_image_size=16)
+
+
+def test_export_reads_back_with_the_same_features_rows_and_pixels(houses, tmp_path):
+    dataset, report = houses
+    export_dataset(dataset, report, tmp_path / "export")
+    files = sorted(os.listdir(tmp_path / "export" / "data"))
+    assert files == [f"{split}-00000-of-00001.parquet" for split in ("test", "train", "validation")]
+    assert BuildReport.load(tmp_path / "export" / "build_report.json") == report
+
+    loaded = datasets.load_dataset(str(tmp_path / "export"), cache_dir=str(tmp_path / "cache"))
+    assert {split: len(rows) for split, rows in loaded.items()} == {split: len(rows) for split, rows in dataset.items()}
+    assert loaded["train"].features == dataset["train"].features
+    assert loaded["train"].features["label"].names == list(TIER_NAMES)
+    for split in dataset:
+        for column in ("id", "price", "label"):
+            assert loaded[split][column] == dataset[split][column]
+    original, exported = dataset["train"][0]["images"], loaded["train"][0]["images"]
+    assert len(exported) == len(original)
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(original, exported))
+
+    card = yaml.safe_load((tmp_path / "export" / "README.md").read_text().split("---")[1])
+    label = next(feature for feature in card["dataset_info"]["features"] if feature["name"] == "label")
+    assert list(label["dtype"]["class_label"]["names"].values()) == list(TIER_NAMES)
+    assert {"name": "images", "list": "image"} in card["dataset_info"]["features"]
+    assert {split["name"]: split["num_examples"] for split in card["dataset_info"]["splits"]} == report.split_sizes
+    assert card["configs"] == [
+        {"config_name": "default", "data_files": [{"split": split, "path": f"data/{split}-*"} for split in dataset]}
+    ]
+    assert tier_ranges(report.cut_points) in (tmp_path / "export" / "README.md").read_text()
+
+
+def test_export_embeds_photos_that_were_stored_as_file_paths(tmp_path):
+    """`to_parquet` alone would write only the paths; the export must survive the photo files going away."""
+    photo = tmp_path / "photos" / "front.jpg"
+    photo.parent.mkdir()
+    PILImage.new("RGB", (8, 8), (200, 30, 30)).save(photo)
+    features = Features({"id": Value("string"), "label": ClassLabel(names=list(TIER_NAMES)), "images": List(Image())})
+    dataset = DatasetDict(train=Dataset.from_dict({"id": ["a"], "label": [2], "images": [[str(photo)]]}, features=features))
+    expected = np.asarray(PILImage.open(photo))
+    export_dataset(dataset, BuildReport(source="test", split_sizes={"train": 1}, cut_points=[1e5, 2e5]), tmp_path / "export")
+    shutil.rmtree(photo.parent)
+    loaded = datasets.load_dataset(str(tmp_path / "export"), cache_dir=str(tmp_path / "cache"))
+    assert np.array_equal(np.asarray(loaded["train"][0]["images"][0]), expected)
+
+
+@pytest.mark.skipif(not os.environ.get("HF_TOKEN"), reason="needs HF_TOKEN and network to upload to the Hub")
+def test_push_run_and_dataset_to_the_hub(shared_models, houses):
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    name = f"{api.whoami()['name']}/zillow-vit-test-{uuid.uuid4().hex[:8]}"
+    try:
+        url = push_run_to_hub(shared_models["cnn"][0], name, private=True)
+        assert name in url
+        assert {"config.json", "model.safetensors", "modeling_house_cnn.py", "README.md"} <= set(api.list_repo_files(name))
+        push_dataset_to_hub(*houses, name, private=True)
+        files = set(api.list_repo_files(name, repo_type="dataset"))
+        assert {"README.md", "build_report.json"} <= files and any(f.startswith("data/train-") for f in files)
+    finally:
+        api.delete_repo(name, missing_ok=True)
+        api.delete_repo(name, repo_type="dataset", missing_ok=True)
