@@ -15,6 +15,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+import torch
 import transformers
 from transformers import AutoImageProcessor, HfArgumentParser, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
@@ -81,7 +82,12 @@ def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArgume
     """Parse the command line, with the chosen model's training defaults under any flag given."""
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
     model_name = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)[0].model
-    parser.set_defaults(output_dir=os.path.join("runs", model_name), **RUN_DEFAULTS, **MODELS[model_name].training_defaults)
+    parser.set_defaults(
+        output_dir=os.path.join("runs", model_name),
+        use_cpu=not torch.accelerator.is_available(),  # several processes on a CPU-only machine then join one gloo group
+        **RUN_DEFAULTS,
+        **MODELS[model_name].training_defaults,
+    )
     return parser.parse_args_into_dataclasses(args=argv)
 
 
@@ -172,8 +178,8 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"Pushed to {url}")
         print(
             f"{model_args.model}: test accuracy {test_metrics['test_accuracy']:.3f} "
-            f"(macro-F1 {test_metrics['test_f1_macro']:.3f}, {len(dataset['test'])} houses, chance 0.333); "
-            f"run saved to {training_args.output_dir}"
+            f"(macro-F1 {test_metrics['test_f1_macro']:.3f}, {len(dataset['test'])} houses, chance 0.333) "
+            f"with {training_args.world_size} process(es); run saved to {training_args.output_dir}"
         )
     return {**eval_metrics, **test_metrics}
 
