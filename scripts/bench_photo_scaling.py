@@ -1,0 +1,167 @@
+#!/usr/bin/env python
+"""How the training step of a multi-photo model grows with the number of photos per house.
+
+    python scripts/bench_photo_scaling.py                                   # vit-scratch, default preset, CPU
+    python scripts/bench_photo_scaling.py --model vit-pretrained --pretrained_model_name_or_path \
+        checkpoints/efficientnet-lite0 --device cuda --bf16 --batch_size 16
+
+For each photo count (ascending), a fixed batch of houses with that many real photos each (random pixels of
+the model's input size): forward + backward + AdamW step, median over `repeats` timed steps after
+`warmup_steps`. Each photo is encoded on its own, so step time should grow about linearly in the photo count
+(ratio about 2 per doubling); the house encoder's attention over photos adds a small quadratic term.
+Peak memory growth is measured against the memory held before the first step (the model's weights), so it
+includes gradients and AdamW state: on CUDA `max_memory_allocated` of each count's steps; on CPU the process's
+peak RSS, which only ever grows, so each count's figure is the peak up to it (counts run ascending).
+"""
+
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import psutil
+import torch
+from transformers import AutoImageProcessor, HfArgumentParser
+
+from zillow_vit.data.transforms import image_settings
+from zillow_vit.models import MODELS
+
+MULTI_PHOTO_MODELS = [name for name, entry in MODELS.items() if entry.reads_all_photos]
+
+
+@dataclass
+class BenchmarkArguments:
+    model: str = field(default="vit-scratch", metadata={"help": "Multi-photo model to time.", "choices": MULTI_PHOTO_MODELS})
+    preset: str = field(default="default", metadata={"help": 'Config preset ("default", "tiny").'})
+    pretrained_model_name_or_path: str | None = field(
+        default=None, metadata={"help": "vit-pretrained: backbone (local folder or Hub id); required for it."}
+    )
+    batch_size: int = field(default=4, metadata={"help": "Houses per batch (fixed for every photo count)."})
+    photo_counts: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16], metadata={"help": "Photos per house."})
+    warmup_steps: int = field(default=2, metadata={"help": "Untimed steps at each photo count."})
+    repeats: int = field(default=5, metadata={"help": "Timed steps at each photo count (median reported)."})
+    learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate."})
+    device: str = field(default="cpu", metadata={"help": "Where the model runs.", "choices": ["cpu", "cuda"]})
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 autocast."})
+    seed: int = field(default=0, metadata={"help": "Seed of the weights and inputs."})
+
+
+def machine_summary(device: torch.device) -> str:
+    cpu_name = platform.processor() or platform.machine()
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as handle:
+            cpu_name = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu_name)
+    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name
+    return (f"{os.cpu_count()} CPUs ({cpu_name}), torch {torch.__version__} with {torch.get_num_threads()} threads, "
+            f"device {device.type}: {device_name}")  # fmt: skip
+
+
+def print_table(rows: list[dict], columns: dict[str, str]) -> None:
+    """`columns` maps each row key to its printed format (e.g. "{:.2f}"); None prints as "-"."""
+    cells = [["-" if row[key] is None else fmt.format(row[key]) for key, fmt in columns.items()] for row in rows]
+    widths = [max(len(key), *(len(line[i]) for line in cells)) for i, key in enumerate(columns)]
+    print("  ".join(key.rjust(width) for key, width in zip(columns, widths)))
+    for line in cells:
+        print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))
+
+
+def build_model(name: str, preset: str, backbone: str | None) -> tuple[torch.nn.Module, tuple[int, int]]:
+    """The model as train.py builds it and its input (height, width)."""
+    entry = MODELS[name]
+    if entry.uses_backbone:
+        if not backbone:
+            raise ValueError(f"{name} needs --pretrained_model_name_or_path")
+        model = entry.model_class.from_backbone(backbone, **entry.config_kwargs(preset))
+        return model, image_settings(AutoImageProcessor.from_pretrained(backbone))[0]
+    model = entry.model_class(entry.make_config(preset))
+    return model, (model.config.image_size,) * 2
+
+
+class PeakMemory:
+    """Peak memory above a baseline taken at creation: CUDA allocations, or the process's peak RSS on CPU."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        if device.type == "cuda":
+            self.baseline = torch.cuda.memory_allocated(device)
+        else:
+            self.baseline = psutil.Process().memory_info().rss
+
+    def reset(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+
+    def growth_mib(self) -> float:
+        if self.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(self.device)
+        else:
+            max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            peak = max_rss if sys.platform == "darwin" else max_rss * 1024  # bytes on macOS, KiB on Linux
+        return (peak - self.baseline) / 2**20
+
+
+def step_times(model, optimizer, batch: dict, steps: int, bf16: bool) -> list[float]:
+    """Seconds of each forward + backward + optimizer step on the same batch."""
+    device = batch["pixel_values"].device
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    device = torch.device(args.device)
+    print(f"Machine: {machine_summary(device)}")
+    print(f"Settings: {asdict(args)}")
+    torch.manual_seed(args.seed)
+    model, (height, width) = build_model(args.model, args.preset, args.pretrained_model_name_or_path)
+    model.to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
+    memory = PeakMemory(device)
+
+    rows = []
+    for count in sorted(args.photo_counts):
+        batch = {
+            "pixel_values": torch.randn(args.batch_size, count, 3, height, width, device=device),
+            "photo_mask": torch.ones(args.batch_size, count, dtype=torch.bool, device=device),
+            "labels": torch.randint(0, model.config.num_labels, (args.batch_size,), device=device),
+        }
+        memory.reset()
+        step_times(model, optimizer, batch, args.warmup_steps, args.bf16)
+        seconds = statistics.median(step_times(model, optimizer, batch, args.repeats, args.bf16))
+        previous = rows[-1] if rows else None
+        rows.append({
+            "photos_per_house": count,
+            "photos_per_step": count * args.batch_size,
+            "step_s": seconds,
+            "ms_per_photo": 1000 * seconds / (count * args.batch_size),
+            "photo_ratio": count / previous["photos_per_house"] if previous else None,
+            "step_ratio": seconds / previous["step_s"] if previous else None,
+            "peak_memory_growth_mib": memory.growth_mib(),
+        })  # fmt: skip
+        del batch
+
+    print(f"\n{args.model} ({args.preset} preset, {model.num_parameters() / 1e6:.2f} M parameters), {height}x{width} photos, "
+          f"batch of {args.batch_size} houses{', bf16' if args.bf16 else ''}: median of {args.repeats} steps after {args.warmup_steps} warm-up")  # fmt: skip
+    print_table(rows, {"photos_per_house": "{}", "photos_per_step": "{}", "step_s": "{:.4f}", "ms_per_photo": "{:.2f}",
+                       "photo_ratio": "{:.1f}", "step_ratio": "{:.2f}", "peak_memory_growth_mib": "{:.1f}"})  # fmt: skip
+    print("step_ratio: step time over the previous count's (linear growth: equal to photo_ratio).\n"
+          "peak_memory_growth_mib: " + ("max_memory_allocated per count" if device.type == "cuda" else "process peak RSS so far")
+          + " minus the memory held before the first step.")  # fmt: skip
+    return rows
+
+
+if __name__ == "__main__":
+    main()
