@@ -5,6 +5,26 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from .splits import TIER_NAMES
+
+
+def tier_ranges(cut_points: list[float]) -> str:
+    """'cheap < $312,333 <= average < $592,767 <= expensive'."""
+    low, high = cut_points
+    cheap, average, expensive = TIER_NAMES
+    return f"{cheap} < ${low:,.0f} <= {average} < ${high:,.0f} <= {expensive}"
+
+
+SUMMARY_LINES_PER_LIST = 20
+
+
+def _first(lines) -> list[str]:
+    """At most `SUMMARY_LINES_PER_LIST` lines, then a pointer to the saved report for the rest."""
+    lines = list(lines)
+    if len(lines) <= SUMMARY_LINES_PER_LIST:
+        return lines
+    return lines[:SUMMARY_LINES_PER_LIST] + [f"  ... and {len(lines) - SUMMARY_LINES_PER_LIST} more in build_report.json"]
+
 
 @dataclass
 class BuildReport:
@@ -33,10 +53,9 @@ class BuildReport:
             "Splits: " + ", ".join(f"{name} {size}" for name, size in self.split_sizes.items()),
         ]
         if self.cut_points:
-            low, high = self.cut_points
-            lines.append(f"Tercile cut points (train prices): cheap < ${low:,.0f} <= average < ${high:,.0f} <= expensive")
-        lines += [f"  skipped house {s['id']}: {s['reason']}" for s in self.skipped_houses]
-        lines += [f"  dropped photo of house {f['id']} ({f['photo']}): {f['reason']}" for f in self.failed_photos]
+            lines.append(f"Tercile cut points (train prices): {tier_ranges(self.cut_points)}")
+        lines += _first(f"  skipped house {s['id']}: {s['reason']}" for s in self.skipped_houses)
+        lines += _first(f"  dropped photo of house {f['id']} ({f['photo']}): {f['reason']}" for f in self.failed_photos)
         return "\n".join(lines)
 
     def save(self, path: str) -> None:

@@ -46,7 +46,7 @@ class BenchmarkArguments:
     )
     batch_size: int = field(default=16, metadata={"help": "Houses per batch."})
     warmup_steps: int = field(default=5, metadata={"help": "Steps run before timing starts."})
-    measured_steps: int = field(default=20, metadata={"help": "Steps timed after the warm-up."})
+    measured_steps: int = field(default=30, metadata={"help": "Steps timed after the warm-up."})
     learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (constant) of every run."})
     max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping of every run (Trainer's default; 0: none)."})
     dataloader_num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes of the real-data runs."})

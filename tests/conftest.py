@@ -1,13 +1,26 @@
 """Shared fixtures: small listing exports written on the fly and a loopback HTTP server."""
 
 import functools
+import importlib.util
 import json
+import os
 import threading
 from collections import Counter
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
+
+
+SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts")
+
+
+def load_script(name):
+    """A script of scripts/ as a module, so tests call its `main(argv)` in-process."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(SCRIPTS_DIR, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_photo(path, size=(40, 30), colour=(200, 30, 30)):

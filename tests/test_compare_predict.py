@@ -1,21 +1,9 @@
 """The comparison report and prediction on a new listing, on tiny synthetic runs."""
 
-import importlib.util
 import json
-import os
 
 import pytest
-from conftest import simple_houses, write_listing
-
-SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "scripts")
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(SCRIPTS, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from conftest import load_script, simple_houses, write_listing
 
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory):

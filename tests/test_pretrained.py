@@ -1,16 +1,13 @@
 """vit-pretrained: a backbone checkpoint becomes the photo encoder, fine-tuned (or frozen) through Trainer."""
 
-import importlib.util
-import os
-
 import pytest
 import torch
+from conftest import load_script
 from transformers import AutoModel, TimmWrapperConfig, TimmWrapperModel, ViTConfig, ViTImageProcessor, ViTModel
 
 from zillow_vit.models import MODELS
 from zillow_vit.models.tier_heads import TierHead
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "train.py")
 ENTRY = MODELS["vit-pretrained"]
 
 
@@ -41,10 +38,7 @@ def encoder_state(path):
 
 
 def train(backbone, output_dir, *extra):
-    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main(
+    load_script("train").main(
         ["--model", "vit-pretrained", "--preset", "tiny", "--pretrained_model_name_or_path", backbone,
          "--num_synthetic_houses", "45", "--synthetic_image_size", "32", "--num_train_epochs", "2",
          "--learning_rate", "1e-2", "--backbone_learning_rate_scale", "1.0",

@@ -6,24 +6,15 @@ above, P < 1e-4, so it cannot pass by luck. Two models judged on the same 120 ho
 at most sqrt(2 * 0.25 / 120) = 0.065 when equally good, so a gap of 0.2 is over 3 sd (P < 1e-3).
 """
 
-import importlib.util
 import json
-import os
 
 import pytest
+from conftest import load_script
 from transformers import AutoModelForImageClassification
 
 from zillow_vit.models import register_auto_classes
 
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "train.py")
 CHANCE_BAR = 0.5
-
-
-def load_train_script():
-    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +27,7 @@ def synthetic_args(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cnn_run(tmp_path_factory, synthetic_args):
     output_dir = tmp_path_factory.mktemp("runs") / "cnn"
-    metrics = load_train_script().main(
+    metrics = load_script("train").main(
         ["--model", "cnn", "--preset", "tiny", "--learning_rate", "1e-3", "--num_train_epochs", "8",
          "--output_dir", str(output_dir), *synthetic_args]  # fmt: skip
     )
@@ -60,7 +51,7 @@ def test_cnn_trains_above_chance_and_writes_the_run_directory(cnn_run):
 
 def test_multi_photo_vit_beats_the_single_photo_cnn(tmp_path, cnn_run, synthetic_args):
     """The synthetic tier marker is in only some photos of a house: reading all of them must pay off."""
-    metrics = load_train_script().main(
+    metrics = load_script("train").main(
         ["--model", "vit-scratch", "--preset", "tiny", "--learning_rate", "1e-3", "--num_train_epochs", "15",
          "--output_dir", str(tmp_path / "vit"), *synthetic_args]  # fmt: skip
     )

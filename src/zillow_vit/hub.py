@@ -16,6 +16,7 @@ from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import CommitOperationAdd, DatasetCard, DatasetCardData, EvalResult, HfApi, ModelCard, ModelCardData
 
 from dataset_builder import TIER_NAMES, BuildReport
+from dataset_builder.report import tier_ranges
 from dataset_builder.zillow_houses import REPORT_FILE
 
 # metric key suffix in all_results.json -> (row label, metric type on the Hub)
@@ -35,13 +36,6 @@ def prepare_for_hub(model) -> None:
     Both calls set a class attribute, so every later save of this model class in the process carries the code."""
     model.config.register_for_auto_class()
     model.register_for_auto_class("AutoModelForImageClassification")
-
-
-def tier_ranges(cut_points: list[float]) -> str:
-    """'cheap < $312,333 <= average < $592,767 <= expensive'."""
-    low, high = cut_points
-    cheap, average, expensive = TIER_NAMES
-    return f"{cheap} < ${low:,.0f} <= {average} < ${high:,.0f} <= {expensive}"
 
 
 def write_model_card(output_dir, model_name: str, metrics: dict, report: BuildReport) -> ModelCard:
