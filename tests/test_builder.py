@@ -6,7 +6,7 @@ import pytest
 from conftest import simple_houses, write_listing, write_photo
 from PIL import Image
 
-from dataset_builder import FetchSettings, PhotoStore, build_house_dataset, price_tier, tercile_cut_points
+from dataset_builder import BuildReport, FetchSettings, PhotoStore, build_house_dataset, price_tier, tercile_cut_points
 
 FAST_FETCH = FetchSettings(max_workers=4, timeout=5, retries=2, backoff=0.01)
 
@@ -144,3 +144,12 @@ def test_report_is_saved_beside_the_build(tmp_path):
     reports = list((tmp_path / "cache").rglob("build_report.json"))
     assert len(reports) == 1
     assert json.loads(reports[0].read_text())["houses_kept"] == 9
+
+
+def test_report_summary_lists_at_most_twenty_of_a_kind():
+    report = BuildReport(source="x.json")
+    for index in range(25):
+        report.skip_house(str(index), "no price")
+    summary = report.summary()
+    assert "skipped house 19: no price" in summary and "skipped house 20" not in summary
+    assert summary.endswith("... and 5 more in build_report.json")

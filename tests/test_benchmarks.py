@@ -1,0 +1,73 @@
+"""Smoke tests of the benchmark scripts: each `main` runs in-process with the tiniest settings and returns
+positive, finite figures under the expected keys (the figures themselves are not judged here)."""
+
+import importlib.util
+import math
+import os
+
+import torch
+from PIL import Image
+from transformers import ViTConfig, ViTImageProcessor, ViTModel
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "scripts")
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(SCRIPTS, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_positive_figures(row, keys):
+    assert keys <= row.keys(), keys - row.keys()
+    for key in keys:
+        assert math.isfinite(row[key]) and row[key] > 0, (key, row[key])
+
+
+def test_bench_dataset_build(tmp_path):
+    for index in range(2):
+        (tmp_path / "images").mkdir(exist_ok=True)
+        Image.new("RGB", (96, 64), (40 * index, 90, 160)).save(tmp_path / "images" / f"{index}_frontal.jpg")
+    figures = load_script("bench_dataset_build").main(
+        ["--num_photos", "2", "--photo_width", "320", "--photo_height", "240", "--short_side", "64", "--repeats", "1",
+         "--network_houses", "2", "--photos_per_house", "2", "--workers", "2", "--benchmark_photos_dir", str(tmp_path)]  # fmt: skip
+    )
+    generated, benchmark = figures["decode"]
+    for row in (generated, benchmark):
+        assert_positive_figures(row, {"count", "full_decode_per_s", "draft_decode_per_s", "speed_up"})
+    assert generated["stored_size"] in ("85x64", "64x85")
+    cold, warm = figures["network"]
+    assert (cold["cache"], warm["cache"]) == ("cold", "warm")
+    assert_positive_figures(cold, {"wall_s", "download_s", "photos_per_s", "network_share"})
+    assert cold["requests"] == cold["downloads"] == 4
+    assert warm["requests"] == warm["downloads"] == 0 and warm["wall_s"] > 0
+
+
+def test_bench_training(tmp_path):
+    backbone = tmp_path / "vit-backbone"
+    torch.manual_seed(0)
+    ViTModel(ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=64)).save_pretrained(backbone)  # fmt: skip
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(backbone)
+    rows = load_script("bench_training").main(
+        ["--pretrained_model_name_or_path", str(backbone), "--num_houses", "15", "--synthetic_image_size", "32",
+         "--batch_size", "2", "--warmup_steps", "1", "--measured_steps", "2", "--dataset_cache_dir", str(tmp_path / "cache")]  # fmt: skip
+    )
+    assert [row["model"] for row in rows] == ["cnn", "vit-scratch", "vit-pretrained"]
+    for row in rows:
+        assert_positive_figures(row, {"parameters_m", "photos_per_batch", "trainer_step_s", "hand_step_s", "premade_step_s",
+                                      "trainer_samples_per_s", "hand_samples_per_s"})  # fmt: skip
+        assert math.isfinite(row["trainer_overhead_pct"]) and math.isfinite(row["input_pipeline_pct"])
+
+
+def test_bench_photo_scaling():
+    rows = load_script("bench_photo_scaling").main(
+        ["--preset", "tiny", "--batch_size", "1", "--photo_counts", "2", "1", "--warmup_steps", "1", "--repeats", "1"]
+    )
+    assert [row["photos_per_house"] for row in rows] == [1, 2]
+    assert rows[0]["step_ratio"] is None and rows[0]["photo_ratio"] is None
+    for row in rows:
+        assert_positive_figures(row, {"photos_per_step", "step_s", "ms_per_photo"})
+        assert math.isfinite(row["peak_memory_growth_mib"])
+    assert_positive_figures(rows[1], {"photo_ratio", "step_ratio"})
