@@ -66,7 +66,9 @@ def parse_records(text: str, source: str) -> list[dict]:
             f"{source}: malformed JSON at line {error.lineno}, column {error.colno} (char {error.pos}): {error.msg}"
         ) from error
     if isinstance(document, dict):
-        arrays = [value for value in document.values() if isinstance(value, list) and value and isinstance(value[0], dict)]
+        arrays = [
+            value for value in document.values() if isinstance(value, list) and value and isinstance(value[0], dict)
+        ]
         if len(arrays) != 1:
             raise ListingFormatError(
                 f"{source}: a JSON object must hold exactly one list of houses, found {len(arrays)} "

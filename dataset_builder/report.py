@@ -23,7 +23,9 @@ def _first(lines) -> list[str]:
     lines = list(lines)
     if len(lines) <= SUMMARY_LINES_PER_LIST:
         return lines
-    return lines[:SUMMARY_LINES_PER_LIST] + [f"  ... and {len(lines) - SUMMARY_LINES_PER_LIST} more in build_report.json"]
+    return lines[:SUMMARY_LINES_PER_LIST] + [
+        f"  ... and {len(lines) - SUMMARY_LINES_PER_LIST} more in build_report.json"
+    ]
 
 
 @dataclass

@@ -68,7 +68,9 @@ def draw_marker(draw: ImageDraw.ImageDraw, rng: np.random.Generator, size: int, 
         draw.polygon([(left + extent // 2, top), (left, top + extent), (left + extent, top + extent)], fill=colour)
 
 
-def make_house(seed: int, index: int, tier: int, image_size: int, max_photos: int, marker_rate: float) -> SyntheticHouse:
+def make_house(
+    seed: int, index: int, tier: int, image_size: int, max_photos: int, marker_rate: float
+) -> SyntheticHouse:
     rng = np.random.default_rng([seed, index])
     low, high = TIER_PRICE_RANGES[tier]
     price = float(round(np.exp(rng.uniform(np.log(low), np.log(high))), -2))

@@ -87,9 +87,14 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager):
         houses, report = self._collect_houses()
         if len(houses) < 3:
-            raise ValueError(f"Only {len(houses)} usable houses in {report.source}; need at least 3.\n{report.summary()}")
+            raise ValueError(
+                f"Only {len(houses)} usable houses in {report.source}; need at least 3.\n{report.summary()}"
+            )
         split_of = assign_splits(
-            [house.price for house in houses], self.config.validation_fraction, self.config.test_fraction, self.config.seed
+            [house.price for house in houses],
+            self.config.validation_fraction,
+            self.config.test_fraction,
+            self.config.seed,
         )
         by_split = {name: [house for house, s in zip(houses, split_of) if s == name] for name in SPLITS}
         cut_points = tercile_cut_points([house.price for house in by_split["train"]])
@@ -105,16 +110,19 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
 
     def _generate_examples(self, houses: list[CollectedHouse], cut_points):
         for house in houses:
-            yield house.house_id, {
-                "id": house.house_id,
-                "price": house.price,
-                "label": price_tier(house.price, cut_points),
-                "images": [
-                    {"bytes": _photo_bytes(photo), "path": f"{house.house_id}_{index}.jpg"}
-                    for index, photo in enumerate(house.photos)
-                ],
-                **house.extra,
-            }
+            yield (
+                house.house_id,
+                {
+                    "id": house.house_id,
+                    "price": house.price,
+                    "label": price_tier(house.price, cut_points),
+                    "images": [
+                        {"bytes": _photo_bytes(photo), "path": f"{house.house_id}_{index}.jpg"}
+                        for index, photo in enumerate(house.photos)
+                    ],
+                    **house.extra,
+                },
+            )
 
     def _collect_houses(self) -> tuple[list[CollectedHouse], BuildReport]:
         if self.config.name == "synthetic":
@@ -137,7 +145,9 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
     def _listing_houses(self) -> tuple[list[CollectedHouse], BuildReport]:
         config = self.config
         report = BuildReport(source=config.source)
-        listings = read_listings(config.source, config.id_field, config.price_field, config.images_field, config.extra_fields)
+        listings = read_listings(
+            config.source, config.id_field, config.price_field, config.images_field, config.extra_fields
+        )
         report.houses_read = len(listings)
         for listing in listings:
             if listing.problem:

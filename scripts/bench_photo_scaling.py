@@ -14,8 +14,6 @@ includes gradients and AdamW state: on CUDA `max_memory_allocated` of each count
 peak RSS, which only ever grows, so each count's figure is the peak up to it (counts run ascending).
 """
 
-import os
-import platform
 import resource
 import statistics
 import sys
@@ -24,8 +22,9 @@ from dataclasses import asdict, dataclass, field
 
 import psutil
 import torch
-from transformers import AutoImageProcessor, HfArgumentParser
+from transformers import HfArgumentParser
 
+from zillow_vit.benchmarking import machine_summary, print_table
 from zillow_vit.data.transforms import image_settings
 from zillow_vit.models import MODELS
 
@@ -34,7 +33,9 @@ MULTI_PHOTO_MODELS = [name for name, entry in MODELS.items() if entry.reads_all_
 
 @dataclass
 class BenchmarkArguments:
-    model: str = field(default="vit-scratch", metadata={"help": "Multi-photo model to time.", "choices": MULTI_PHOTO_MODELS})
+    model: str = field(
+        default="vit-scratch", metadata={"help": "Multi-photo model to time.", "choices": MULTI_PHOTO_MODELS}
+    )
     preset: str = field(default="default", metadata={"help": 'Config preset ("default", "tiny").'})
     pretrained_model_name_or_path: str | None = field(
         default=None, metadata={"help": "vit-pretrained: backbone (local folder or Hub id); required for it."}
@@ -47,37 +48,6 @@ class BenchmarkArguments:
     device: str = field(default="cpu", metadata={"help": "Where the model runs.", "choices": ["cpu", "cuda"]})
     bf16: bool = field(default=False, metadata={"help": "bfloat16 autocast."})
     seed: int = field(default=0, metadata={"help": "Seed of the weights and inputs."})
-
-
-def machine_summary(device: torch.device) -> str:
-    cpu_name = platform.processor() or platform.machine()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as handle:
-            cpu_name = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu_name)
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name
-    return (f"{os.cpu_count()} CPUs ({cpu_name}), torch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"device {device.type}: {device_name}")  # fmt: skip
-
-
-def print_table(rows: list[dict], columns: dict[str, str]) -> None:
-    """`columns` maps each row key to its printed format (e.g. "{:.2f}"); None prints as "-"."""
-    cells = [["-" if row[key] is None else fmt.format(row[key]) for key, fmt in columns.items()] for row in rows]
-    widths = [max(len(key), *(len(line[i]) for line in cells)) for i, key in enumerate(columns)]
-    print("  ".join(key.rjust(width) for key, width in zip(columns, widths)))
-    for line in cells:
-        print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))
-
-
-def build_model(name: str, preset: str, backbone: str | None) -> tuple[torch.nn.Module, tuple[int, int]]:
-    """The model as train.py builds it and its input (height, width)."""
-    entry = MODELS[name]
-    if entry.uses_backbone:
-        if not backbone:
-            raise ValueError(f"{name} needs --pretrained_model_name_or_path")
-        model = entry.model_class.from_backbone(backbone, **entry.config_kwargs(preset))
-        return model, image_settings(AutoImageProcessor.from_pretrained(backbone))[0]
-    model = entry.model_class(entry.make_config(preset))
-    return model, (model.config.image_size,) * 2
 
 
 class PeakMemory:
@@ -121,12 +91,15 @@ def step_times(model, optimizer, batch: dict, steps: int, bf16: bool) -> list[fl
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
+        args=sys.argv[1:] if argv is None else argv
+    )
     device = torch.device(args.device)
     print(f"Machine: {machine_summary(device)}")
     print(f"Settings: {asdict(args)}")
     torch.manual_seed(args.seed)
-    model, (height, width) = build_model(args.model, args.preset, args.pretrained_model_name_or_path)
+    model, image_processor = MODELS[args.model].build(args.preset, backbone=args.pretrained_model_name_or_path)
+    (height, width), _, _ = image_settings(image_processor)
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
     memory = PeakMemory(device)

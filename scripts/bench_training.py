@@ -16,8 +16,6 @@ Trainer overhead = Trainer / hand loop - 1; input pipeline share = (hand loop - 
 """
 
 import copy
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -27,11 +25,11 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch.utils.data import DataLoader
-from transformers import AutoImageProcessor, HfArgumentParser, Trainer, TrainerCallback, TrainingArguments
+from transformers import HfArgumentParser, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from dataset_builder import build_house_dataset
+from zillow_vit.benchmarking import machine_summary, print_table
 from zillow_vit.data import HouseTransform, collate_houses, photo_transforms
-from zillow_vit.data.transforms import house_image_processor, image_settings
 from zillow_vit.models import MODELS
 
 
@@ -42,14 +40,19 @@ class BenchmarkArguments:
     )
     preset: str = field(default="tiny", metadata={"help": 'Config preset of every model ("tiny", "default").'})
     pretrained_model_name_or_path: str | None = field(
-        default=None, metadata={"help": "vit-pretrained backbone (local folder or Hub id); vit-pretrained is skipped without it."}
+        default=None,
+        metadata={"help": "vit-pretrained backbone (local folder or Hub id); vit-pretrained is skipped without it."},
     )
     batch_size: int = field(default=16, metadata={"help": "Houses per batch."})
     warmup_steps: int = field(default=5, metadata={"help": "Steps run before timing starts."})
     measured_steps: int = field(default=30, metadata={"help": "Steps timed after the warm-up."})
     learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (constant) of every run."})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "Gradient clipping of every run (Trainer's default; 0: none)."})
-    dataloader_num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes of the real-data runs."})
+    max_grad_norm: float = field(
+        default=1.0, metadata={"help": "Gradient clipping of every run (Trainer's default; 0: none)."}
+    )
+    dataloader_num_workers: int = field(
+        default=0, metadata={"help": "DataLoader worker processes of the real-data runs."}
+    )
     num_houses: int = field(default=300, metadata={"help": "Synthetic houses built (80% land in the train split)."})
     synthetic_image_size: int = field(default=96, metadata={"help": "Side of the synthetic photos (px)."})
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "Cache of the built synthetic dataset."})
@@ -58,43 +61,8 @@ class BenchmarkArguments:
     seed: int = field(default=0, metadata={"help": "Seed of the weights and of the synthetic houses."})
 
 
-def machine_summary(device: torch.device) -> str:
-    cpu_name = platform.processor() or platform.machine()
-    if os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as handle:
-            cpu_name = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu_name)
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name
-    return (f"{os.cpu_count()} CPUs ({cpu_name}), torch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"device {device.type}: {device_name}")  # fmt: skip
-
-
-def print_table(rows: list[dict], columns: dict[str, str]) -> None:
-    """`columns` maps each row key to its printed format (e.g. "{:.2f}")."""
-    cells = [[fmt.format(row[key]) for key, fmt in columns.items()] for row in rows]
-    widths = [max(len(key), *(len(line[i]) for line in cells)) for i, key in enumerate(columns)]
-    print("  ".join(key.rjust(width) for key, width in zip(columns, widths)))
-    for line in cells:
-        print("  ".join(cell.rjust(width) for cell, width in zip(line, widths)))
-
-
 def synchronizer(device: torch.device) -> Callable[[], None]:
     return torch.cuda.synchronize if device.type == "cuda" else lambda: None
-
-
-def build_model(name: str, preset: str, backbone: str | None, label_names: list[str]):
-    """The model as train.py builds it, its image processor, and how many photos per house it reads."""
-    entry = MODELS[name]
-    config_kwargs = entry.config_kwargs(
-        preset, id2label=dict(enumerate(label_names)), label2id={label: i for i, label in enumerate(label_names)}
-    )
-    if entry.uses_backbone:
-        model = entry.model_class.from_backbone(backbone, **config_kwargs)
-        size, mean, std = image_settings(AutoImageProcessor.from_pretrained(backbone))
-    else:
-        model = entry.model_class(entry.config_class(**config_kwargs))
-        size, mean, std = (model.config.image_size,) * 2, [0.5] * 3, [0.5] * 3
-    max_photos = model.config.max_photos if entry.reads_all_photos else 1
-    return model, house_image_processor(size, mean, std), max_photos
 
 
 def step_seconds(step_end_times: list[float], warmup_steps: int) -> float:
@@ -131,6 +99,7 @@ def trainer_step_times(model, train_dataset, args: BenchmarkArguments, output_di
         model=model, args=training_args, train_dataset=train_dataset, data_collator=collate_houses,
         optimizers=(optimizer, None), callbacks=[clock],
     )  # fmt: skip
+    trainer.remove_callback(PrinterCallback)  # disable_tqdm would print Trainer's own end-of-training figures
     trainer.train()
     return clock.step_end_times
 
@@ -165,9 +134,15 @@ def hand_loop_step_times(model, batches: Iterable[dict], steps: int, args: Bench
 def benchmark_model(name: str, train_split, label_names: list[str], args: BenchmarkArguments, output_dir: str) -> dict:
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    model, image_processor, max_photos = build_model(name, args.preset, args.pretrained_model_name_or_path, label_names)
+    entry = MODELS[name]
+    model, image_processor = entry.build(
+        args.preset, backbone=args.pretrained_model_name_or_path, id2label=dict(enumerate(label_names))
+    )
+    max_photos = entry.photos_read(model.config)
     model.to(device)
-    train_split.set_transform(HouseTransform(photo_transforms(image_processor, train=True), max_photos, sample_photos=True))
+    train_split.set_transform(
+        HouseTransform(photo_transforms(image_processor, train=True), max_photos, sample_photos=True)
+    )
     steps = args.warmup_steps + args.measured_steps
     loader = DataLoader(train_split, batch_size=args.batch_size, collate_fn=collate_houses, drop_last=True,
                         num_workers=args.dataloader_num_workers, pin_memory=device.type == "cuda")  # fmt: skip
@@ -175,11 +150,14 @@ def benchmark_model(name: str, train_split, label_names: list[str], args: Benchm
     trainer_times = trainer_step_times(copy.deepcopy(model), train_split, args, output_dir)
     hand_times = hand_loop_step_times(copy.deepcopy(model), batches_forever(loader), steps, args)
     premade = [
-        {key: value.to(device) for key, value in batch.items()} for _, batch in zip(range(steps), batches_forever(loader))
+        {key: value.to(device) for key, value in batch.items()}
+        for _, batch in zip(range(steps), batches_forever(loader))
     ]
     premade_times = hand_loop_step_times(copy.deepcopy(model), premade, steps, args)
 
-    trainer_s, hand_s, premade_s = (step_seconds(times, args.warmup_steps) for times in (trainer_times, hand_times, premade_times))
+    trainer_s, hand_s, premade_s = (
+        step_seconds(times, args.warmup_steps) for times in (trainer_times, hand_times, premade_times)
+    )
     return {
         "model": name,
         "parameters_m": model.num_parameters() / 1e6,
@@ -195,7 +173,9 @@ def benchmark_model(name: str, train_split, label_names: list[str], args: Benchm
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
+        args=sys.argv[1:] if argv is None else argv
+    )
     unknown = set(args.models) - set(MODELS)
     if unknown:
         raise ValueError(f"Unknown models {sorted(unknown)}; choose among {sorted(MODELS)}")

@@ -23,8 +23,12 @@ from zillow_vit.hub import export_dataset, push_dataset_to_hub
 @dataclass
 class OutputArguments:
     output_dir: str = field(metadata={"help": "Folder to save the dataset and its build report into."})
-    export: str | None = field(default=None, metadata={"help": "Also write the Hub layout (Parquet with image bytes, dataset card) here."})
-    push_to_hub: str | None = field(default=None, metadata={"help": "Also push the dataset and its card to this Hub repo (user/name)."})
+    export: str | None = field(
+        default=None, metadata={"help": "Also write the Hub layout (Parquet with image bytes, dataset card) here."}
+    )
+    push_to_hub: str | None = field(
+        default=None, metadata={"help": "Also push the dataset and its card to this Hub repo (user/name)."}
+    )
     private: bool = field(default=False, metadata={"help": "Create the Hub repo private."})
 
 

@@ -34,8 +34,12 @@ TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.p
 class CompareArguments:
     output_dir: str = field(default="reports/compare", metadata={"help": "Report folder (runs go in its runs/)."})
     models: list[str] = field(default_factory=lambda: list(MODELS), metadata={"help": "Models to compare."})
-    heads: list[str] = field(default_factory=lambda: ["classification", "score"], metadata={"help": "Heads to compare."})
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "Training seeds (splits stay fixed)."})
+    heads: list[str] = field(
+        default_factory=lambda: ["classification", "score"], metadata={"help": "Heads to compare."}
+    )
+    seeds: list[int] = field(
+        default_factory=lambda: [0, 1, 2], metadata={"help": "Training seeds (splits stay fixed)."}
+    )
     run_args: list[str] = field(
         default_factory=list,
         metadata={"help": 'Extra train.py arguments: "all=ARGS" for every run, "MODEL=ARGS" for one model.'},
@@ -76,10 +80,16 @@ def reference_rows(dataset, label_names, backbone: str | None) -> dict[str, dict
     """Always-majority, colour statistics + logistic regression, and the frozen-backbone linear probe."""
     metric = load_tier_metric()
     train, validation, test = dataset["train"], dataset["validation"], dataset["test"]
-    rows = {"always majority": reference_row(metric, baselines.majority_predictions(train["label"], len(test)), test["label"], label_names)}
+    rows = {
+        "always majority": reference_row(
+            metric, baselines.majority_predictions(train["label"], len(test)), test["label"], label_names
+        )
+    }
     features = [baselines.colour_features(split) for split in (train, validation, test)]
     classifier, c = baselines.fit_logistic_regression(features[0], train["label"], features[1], validation["label"])
-    rows[f"colour statistics + logistic regression (C={c})"] = reference_row(metric, classifier.predict(features[2]), test["label"], label_names)
+    rows[f"colour statistics + logistic regression (C={c})"] = reference_row(
+        metric, classifier.predict(features[2]), test["label"], label_names
+    )
     if backbone:
         transform = photo_transforms(AutoImageProcessor.from_pretrained(backbone), train=False)
         encoder = AutoModel.from_pretrained(backbone)
@@ -127,13 +137,24 @@ def main(argv: list[str] | None = None) -> dict:
             runs_by_name[name] = runs
             rows[name] = reporting.summarize(runs)
             if MODELS[model].reads_all_photos and head == args.heads[0]:
-                attention_pages.append((model, os.path.join(args.output_dir, "runs", f"{model}-{head}-seed{args.seeds[0]}"), max_photos))
+                attention_pages.append(
+                    (model, os.path.join(args.output_dir, "runs", f"{model}-{head}-seed{args.seeds[0]}"), max_photos)
+                )
 
     rows.update(reference_rows(dataset, label_names, compared_backbone(args.models, extra)))
 
     title = f"Price tier from photos: {report.source}, test split of {len(dataset['test'])} houses, seeds {args.seeds}"
     with open(os.path.join(args.output_dir, "results.json"), "w") as handle:
-        json.dump({"dataset": report.source, "cut_points": report.cut_points, "split_sizes": report.split_sizes, "rows": rows}, handle, indent=2)
+        json.dump(
+            {
+                "dataset": report.source,
+                "cut_points": report.cut_points,
+                "split_sizes": report.split_sizes,
+                "rows": rows,
+            },
+            handle,
+            indent=2,
+        )
     with open(os.path.join(args.output_dir, "results.md"), "w") as handle:
         handle.write(reporting.results_markdown(rows, title))
     reporting.plot_learning_curves(runs_by_name, os.path.join(args.output_dir, "learning_curves.png"))

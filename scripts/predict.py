@@ -38,7 +38,9 @@ def house_photo_locations(args: PredictArguments) -> list[str]:
         return args.photos
     listing = next((item for item in read_listings(args.listing) if item.house_id == args.house_id), None)
     if listing is None or listing.problem:
-        raise ValueError(f"House {args.house_id!r} of {args.listing}: {'not found' if listing is None else listing.problem}")
+        raise ValueError(
+            f"House {args.house_id!r} of {args.listing}: {'not found' if listing is None else listing.problem}"
+        )
     return listing.photos
 
 
@@ -74,7 +76,9 @@ def predict_house(model, image_processor, photos: list[Image.Image]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(PredictArguments).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    (args,) = HfArgumentParser(PredictArguments).parse_args_into_dataclasses(
+        args=sys.argv[1:] if argv is None else argv
+    )
     register_auto_classes()
     model = AutoModelForImageClassification.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
     image_processor = AutoImageProcessor.from_pretrained(args.model)

@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 
 import torch
 import transformers
-from transformers import AutoImageProcessor, HfArgumentParser, Trainer, TrainingArguments
+from transformers import HfArgumentParser, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from zillow_vit.data import DatasetArguments, HouseTransform, collate_houses, photo_transforms
-from zillow_vit.data.transforms import house_image_processor, image_settings
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
 from zillow_vit.models import DEFAULT_BACKBONE, MODELS
@@ -53,11 +52,13 @@ class ModelArguments:
         metadata={"help": "One logit per tier, or one ordinal score in [0, 1].", "choices": list(HEAD_TYPES)},
     )
     config_overrides: str | None = field(
-        default=None, metadata={"help": 'JSON object of config fields to override, e.g. \'{"hidden_size": 64}\'.'}
+        default=None, metadata={"help": "JSON object of config fields to override, e.g. '{\"hidden_size\": 64}'."}
     )
     pretrained_model_name_or_path: str = field(
         default=DEFAULT_BACKBONE,
-        metadata={"help": "vit-pretrained: Hub id or local folder of the photo backbone (AutoModel + AutoImageProcessor)."},
+        metadata={
+            "help": "vit-pretrained: Hub id or local folder of the photo backbone (AutoModel + AutoImageProcessor)."
+        },
     )
     backbone_learning_rate_scale: float = field(
         default=1.0, metadata={"help": "vit-pretrained: the backbone learns at learning_rate times this."}
@@ -72,7 +73,10 @@ class DataTrainingArguments(DatasetArguments):
     max_photos: int | None = field(default=None, metadata={"help": "Most photos read per house (model's default)."})
     train_photo_sampling: str = field(
         default="random",
-        metadata={"help": "Training photos: a random sample of up to max_photos, or the first ones.", "choices": ["random", "first"]},
+        metadata={
+            "help": "Training photos: a random sample of up to max_photos, or the first ones.",
+            "choices": ["random", "first"],
+        },
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training houses."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use only this many validation/test houses."})
@@ -91,13 +95,28 @@ def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArgume
     return parser.parse_args_into_dataclasses(args=argv)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+def setup_logging(training_args: TrainingArguments) -> None:
+    """Transformers logs at the process's level; the project's own progress lines on the main process only."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
-    project_log_level = logging.INFO if training_args.should_log else logging.WARNING
     for name in (__name__, "zillow_vit"):
-        logging.getLogger(name).setLevel(project_log_level)
+        logging.getLogger(name).setLevel(logging.INFO if training_args.should_log else logging.WARNING)
+
+
+def limit_splits(dataset, data_args: DataTrainingArguments) -> None:
+    limits = {
+        "train": data_args.max_train_samples,
+        "validation": data_args.max_eval_samples,
+        "test": data_args.max_eval_samples,
+    }
+    for split, limit in limits.items():
+        if limit is not None:
+            dataset[split] = dataset[split].select(range(min(limit, len(dataset[split]))))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    setup_logging(training_args)
     entry = MODELS[model_args.model]
     hub_repo_id = training_args.hub_model_id if training_args.push_to_hub else None
     if training_args.push_to_hub and hub_repo_id is None:
@@ -106,36 +125,29 @@ def main(argv: list[str] | None = None) -> dict:
 
     with training_args.main_process_first(desc="building the dataset"):
         dataset, report = data_args.load()
-    if training_args.should_log:
-        logger.info("Dataset:\n%s", report.summary())
-    for split, limit in (("train", data_args.max_train_samples), ("validation", data_args.max_eval_samples), ("test", data_args.max_eval_samples)):
-        if limit is not None:
-            dataset[split] = dataset[split].select(range(min(limit, len(dataset[split]))))
+    logger.info("Dataset:\n%s", report.summary())
+    limit_splits(dataset, data_args)
 
     label_names = dataset["train"].features["label"].names
-    config_kwargs = entry.config_kwargs(
+    model, image_processor = entry.build(
         model_args.preset,
+        backbone=model_args.pretrained_model_name_or_path,
         **json.loads(model_args.config_overrides or "{}"),
         head_type=model_args.head_type,
         id2label=dict(enumerate(label_names)),
         label2id={name: index for index, name in enumerate(label_names)},
         tier_cut_points=report.cut_points,
     )
-    if entry.uses_backbone:
-        backbone = model_args.pretrained_model_name_or_path
-        model = entry.model_class.from_backbone(backbone, **config_kwargs)
-        size, mean, std = image_settings(AutoImageProcessor.from_pretrained(backbone))
-    else:
-        model = entry.model_class(entry.config_class(**config_kwargs))
-        size, mean, std = (model.config.image_size,) * 2, [0.5] * 3, [0.5] * 3
     prepare_for_hub(model)  # every checkpoint and the final save carry auto_map and the model's .py files
-    image_processor = house_image_processor(size, mean, std)
-    config = model.config
-    max_photos = data_args.max_photos or (config.max_photos if entry.reads_all_photos else 1)
-    logger.info("Model %s (%s preset): %.2f M parameters, up to %d photos per house", model_args.model, model_args.preset, model.num_parameters() / 1e6, max_photos)
+    max_photos = data_args.max_photos or entry.photos_read(model.config)
+    logger.info(
+        "Model %s (%s preset, %s head): %.2f M parameters, up to %d photos per house",
+        model_args.model, model_args.preset, model_args.head_type, model.num_parameters() / 1e6, max_photos,
+    )  # fmt: skip
 
     sample_training_photos = data_args.train_photo_sampling == "random"
-    dataset["train"].set_transform(HouseTransform(photo_transforms(image_processor, train=True), max_photos, sample_training_photos))
+    train_transform = photo_transforms(image_processor, train=True)
+    dataset["train"].set_transform(HouseTransform(train_transform, max_photos, sample_training_photos))
     for split in ("validation", "test"):
         dataset[split].set_transform(HouseTransform(photo_transforms(image_processor, train=False), max_photos, False))
 
@@ -150,7 +162,9 @@ def main(argv: list[str] | None = None) -> dict:
         optimizers=(backbone_optimizer(model, training_args, model_args.backbone_learning_rate_scale), None)
         if entry.uses_backbone
         else (None, None),
-        callbacks=[FreezeBackboneCallback(model_args.freeze_backbone_epochs)] if model_args.freeze_backbone_epochs else None,
+        callbacks=[FreezeBackboneCallback(model_args.freeze_backbone_epochs)]
+        if model_args.freeze_backbone_epochs
+        else None,
     )
 
     checkpoint = training_args.resume_from_checkpoint
@@ -172,10 +186,12 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.save_metrics("test", test_metrics)
     if trainer.is_world_process_zero():
         report.save(os.path.join(training_args.output_dir, "build_report.json"))
-        write_model_card(training_args.output_dir, hub_repo_id or model_args.model, {**eval_metrics, **test_metrics}, report)
+        write_model_card(
+            training_args.output_dir, hub_repo_id or model_args.model, {**eval_metrics, **test_metrics}, report
+        )
         if hub_repo_id:
-            url = push_run_to_hub(training_args.output_dir, hub_repo_id, training_args.hub_token, bool(training_args.hub_private_repo))
-            print(f"Pushed to {url}")
+            private = bool(training_args.hub_private_repo)
+            print("Pushed to", push_run_to_hub(training_args.output_dir, hub_repo_id, training_args.hub_token, private))
         print(
             f"{model_args.model}: test accuracy {test_metrics['test_accuracy']:.3f} "
             f"(macro-F1 {test_metrics['test_f1_macro']:.3f}, {len(dataset['test'])} houses, chance 0.333) "

@@ -1,22 +1,13 @@
 """Smoke tests of the benchmark scripts: each `main` runs in-process with the tiniest settings and returns
 positive, finite figures under the expected keys (the figures themselves are not judged here)."""
 
-import importlib.util
 import math
-import os
 
 import torch
 from PIL import Image
 from transformers import ViTConfig, ViTImageProcessor, ViTModel
 
-SCRIPTS = os.path.join(os.path.dirname(__file__), "..", "scripts")
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(SCRIPTS, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_script
 
 
 def assert_positive_figures(row, keys):
@@ -30,13 +21,32 @@ def test_bench_dataset_build(tmp_path):
         (tmp_path / "images").mkdir(exist_ok=True)
         Image.new("RGB", (96, 64), (40 * index, 90, 160)).save(tmp_path / "images" / f"{index}_frontal.jpg")
     figures = load_script("bench_dataset_build").main(
-        ["--num_photos", "2", "--photo_width", "320", "--photo_height", "240", "--short_side", "64", "--repeats", "1",
-         "--network_houses", "2", "--photos_per_house", "2", "--workers", "2", "--benchmark_photos_dir", str(tmp_path)]  # fmt: skip
+        [
+            "--num_photos",
+            "2",
+            "--photo_width",
+            "320",
+            "--photo_height",
+            "240",
+            "--short_side",
+            "64",
+            "--repeats",
+            "1",
+            "--network_houses",
+            "2",
+            "--photos_per_house",
+            "2",
+            "--workers",
+            "2",
+            "--benchmark_photos_dir",
+            str(tmp_path),
+        ]  # fmt: skip
     )
     generated, benchmark = figures["decode"]
     for row in (generated, benchmark):
         assert_positive_figures(row, {"count", "full_decode_per_s", "draft_decode_per_s", "speed_up"})
-    assert generated["stored_size"] in ("85x64", "64x85")
+        assert row["size_mismatches"] == 0 and math.isfinite(row["mean_abs_diff"])
+    assert generated["stored_size"] == "85x64"  # the first generated photo is not EXIF-rotated
     cold, warm = figures["network"]
     assert (cold["cache"], warm["cache"]) == ("cold", "warm")
     assert_positive_figures(cold, {"wall_s", "download_s", "photos_per_s", "network_share"})
@@ -51,8 +61,22 @@ def test_bench_training(tmp_path):
                        intermediate_size=64)).save_pretrained(backbone)  # fmt: skip
     ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(backbone)
     rows = load_script("bench_training").main(
-        ["--pretrained_model_name_or_path", str(backbone), "--num_houses", "15", "--synthetic_image_size", "32",
-         "--batch_size", "2", "--warmup_steps", "1", "--measured_steps", "2", "--dataset_cache_dir", str(tmp_path / "cache")]  # fmt: skip
+        [
+            "--pretrained_model_name_or_path",
+            str(backbone),
+            "--num_houses",
+            "15",
+            "--synthetic_image_size",
+            "32",
+            "--batch_size",
+            "2",
+            "--warmup_steps",
+            "1",
+            "--measured_steps",
+            "2",
+            "--dataset_cache_dir",
+            str(tmp_path / "cache"),
+        ]  # fmt: skip
     )
     assert [row["model"] for row in rows] == ["cnn", "vit-scratch", "vit-pretrained"]
     for row in rows:

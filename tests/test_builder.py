@@ -3,10 +3,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import simple_houses, write_listing, write_photo
 from PIL import Image
 
 from dataset_builder import BuildReport, FetchSettings, PhotoStore, build_house_dataset, price_tier, tercile_cut_points
+
+from conftest import simple_houses, write_listing, write_photo
 
 FAST_FETCH = FetchSettings(max_workers=4, timeout=5, retries=2, backoff=0.01)
 
@@ -52,7 +53,7 @@ def test_splits_are_seeded_and_balanced_over_price(tmp_path):
 
 
 def test_listing_served_over_http_with_retries(tmp_path, serve):
-    listing = write_listing(tmp_path, simple_houses(tmp_path, count=12, photos_per_house=2))
+    write_listing(tmp_path, simple_houses(tmp_path, count=12, photos_per_house=2))
     server = serve(tmp_path)
     server.failures["/images/3_1.jpg"] = [503, 429]
     dataset, report = build(f"{server.url}/houses.json", tmp_path)
@@ -87,7 +88,9 @@ def test_bad_input_is_skipped_with_its_reason(tmp_path, serve):
     assert failed[("broken", "missing.jpg")] == "HTTP 404"
     assert failed[("broken", "not_a_photo.jpg")].startswith("undecodable image")
     assert failed[("partial", "missing.jpg")] == "HTTP 404"
-    kept = {house_id: len(photos) for split in dataset.values() for house_id, photos in zip(split["id"], split["images"])}
+    kept = {
+        house_id: len(photos) for split in dataset.values() for house_id, photos in zip(split["id"], split["images"])
+    }
     assert kept["partial"] == 1 and "broken" not in kept and len(kept) == 13
     assert report.houses_read == 18 and report.houses_kept == 13
     assert "skipped house broken: no usable photos (2 failed)" in report.summary()
@@ -101,7 +104,7 @@ def test_nothing_usable_is_a_clear_error(tmp_path):
 
 def test_rerun_after_interrupted_fetch_downloads_only_missing_photos(tmp_path, serve):
     houses = simple_houses(tmp_path, count=10, photos_per_house=2)
-    listing = write_listing(tmp_path, houses)
+    write_listing(tmp_path, houses)
     server = serve(tmp_path)
     photo_cache = tmp_path / "photos"
     urls = [f"{server.url}/{photo}" for house in houses for photo in house["images"]]
@@ -125,8 +128,12 @@ def test_photos_are_stored_upright_rgb_and_downscaled(tmp_path):
     (tmp_path / "images" / "side.jpg").write_bytes(buffer.getvalue())
     houses = simple_houses(tmp_path, count=3, photos_per_house=1)
     houses[0]["images"] = ["images/side.jpg"]
-    dataset, _ = build(write_listing(tmp_path, houses), tmp_path, image_short_side=30, validation_fraction=0, test_fraction=0)
-    photo = next(images[0] for house_id, images in zip(dataset["train"]["id"], dataset["train"]["images"]) if house_id == "0")
+    dataset, _ = build(
+        write_listing(tmp_path, houses), tmp_path, image_short_side=30, validation_fraction=0, test_fraction=0
+    )
+    photo = next(
+        images[0] for house_id, images in zip(dataset["train"]["id"], dataset["train"]["images"]) if house_id == "0"
+    )
     assert photo.mode == "RGB" and photo.size == (30, 60)
 
 

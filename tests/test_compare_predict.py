@@ -3,7 +3,9 @@
 import json
 
 import pytest
+
 from conftest import load_script, simple_houses, write_listing
+
 
 @pytest.fixture(scope="module")
 def comparison(tmp_path_factory):
@@ -44,7 +46,16 @@ def test_predict_gives_tier_probabilities_and_attention(comparison, tmp_path):
     houses = simple_houses(tmp_path, count=2, photos_per_house=3)
     listing = write_listing(tmp_path, houses)
     predict = load_script("predict")
-    result = predict.main(["--model", str(output_dir / "runs" / "vit-scratch-classification-seed0"), "--listing", str(listing), "--house_id", "1"])
+    result = predict.main(
+        [
+            "--model",
+            str(output_dir / "runs" / "vit-scratch-classification-seed0"),
+            "--listing",
+            str(listing),
+            "--house_id",
+            "1",
+        ]
+    )
     assert result["tier"] in ("cheap", "average", "expensive") and result["photos_read"] == 3
     assert sum(result["probabilities"].values()) == pytest.approx(1.0)
     assert sum(result["photo_attention"]) == pytest.approx(1.0, abs=1e-3)

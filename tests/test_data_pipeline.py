@@ -69,7 +69,10 @@ def test_train_transform_samples_photos_at_random_in_listing_order():
 
 
 def test_collate_pads_and_masks():
-    houses = [{"pixel_values": torch.ones(3, 3, 4, 4), "labels": 1}, {"pixel_values": torch.full((1, 3, 4, 4), 2.0), "labels": 0}]
+    houses = [
+        {"pixel_values": torch.ones(3, 3, 4, 4), "labels": 1},
+        {"pixel_values": torch.full((1, 3, 4, 4), 2.0), "labels": 0},
+    ]
     batch = collate_houses(houses)
     assert batch["pixel_values"].shape == (2, 3, 3, 4, 4)
     assert batch["photo_mask"].tolist() == [[True, True, True], [True, False, False]]

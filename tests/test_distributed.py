@@ -26,10 +26,14 @@ def test_two_processes_train_once_and_count_every_test_house_once(tmp_path):
         "--per_device_eval_batch_size", "4", "--dataset_cache_dir", str(tmp_path / "cache"),
         "--output_dir", str(output_dir), "--disable_tqdm", "true",
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("test accuracy") == 1 and "with 2 process(es)" in result.stdout
-    assert result.stderr.count("Generating train split: 0 examples") == 1  # built by the main process, reused by the other
+    assert (
+        result.stderr.count("Generating train split: 0 examples") == 1
+    )  # built by the main process, reused by the other
 
     report = json.loads((output_dir / "build_report.json").read_text())
     state = json.loads((output_dir / "trainer_state.json").read_text())

@@ -15,15 +15,22 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import load_script
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, List, Value
 from PIL import Image as PILImage
 from transformers import AutoModelForImageClassification
 
 from dataset_builder import TIER_NAMES, BuildReport, build_house_dataset
-from zillow_vit.hub import export_dataset, prepare_for_hub, push_dataset_to_hub, push_run_to_hub, tier_ranges, write_model_card
+from zillow_vit.hub import (
+    export_dataset,
+    prepare_for_hub,
+    push_dataset_to_hub,
+    push_run_to_hub,
+    tier_ranges,
+    write_model_card,
+)
 from zillow_vit.models import register_auto_classes
 
+from conftest import load_script
 
 # Runs in a fresh interpreter where the project's packages cannot be imported: logits on the saved inputs, then
 # the model card's usage example with the folder as repo id (it prints the tier).
@@ -80,7 +87,10 @@ def shared_models(runs, tmp_path_factory):
 
 
 def test_saved_models_load_as_remote_code_without_the_project(shared_models, tmp_path):
-    inputs = {"pixel_values": torch.randn(2, 3, 3, 32, 32), "photo_mask": torch.tensor([[True, True, True], [True, True, False]])}
+    inputs = {
+        "pixel_values": torch.randn(2, 3, 3, 32, 32),
+        "photo_mask": torch.tensor([[True, True, True], [True, True, False]]),
+    }
     torch.save(inputs, tmp_path / "inputs.pt")
     for photo in ("front.jpg", "kitchen.jpg", "garden.jpg"):  # the photos of the model card's usage example
         PILImage.new("RGB", (48, 40), (120, 90, 60)).save(tmp_path / photo)
@@ -208,9 +218,13 @@ def test_export_embeds_photos_that_were_stored_as_file_paths(tmp_path):
     photo.parent.mkdir()
     PILImage.new("RGB", (8, 8), (200, 30, 30)).save(photo)
     features = Features({"id": Value("string"), "label": ClassLabel(names=list(TIER_NAMES)), "images": List(Image())})
-    dataset = DatasetDict(train=Dataset.from_dict({"id": ["a"], "label": [2], "images": [[str(photo)]]}, features=features))
+    dataset = DatasetDict(
+        train=Dataset.from_dict({"id": ["a"], "label": [2], "images": [[str(photo)]]}, features=features)
+    )
     expected = np.asarray(PILImage.open(photo))
-    export_dataset(dataset, BuildReport(source="test", split_sizes={"train": 1}, cut_points=[1e5, 2e5]), tmp_path / "export")
+    export_dataset(
+        dataset, BuildReport(source="test", split_sizes={"train": 1}, cut_points=[1e5, 2e5]), tmp_path / "export"
+    )
     shutil.rmtree(photo.parent)
     loaded = datasets.load_dataset(str(tmp_path / "export"), cache_dir=str(tmp_path / "cache"))
     assert np.array_equal(np.asarray(loaded["train"][0]["images"][0]), expected)
@@ -225,7 +239,9 @@ def test_push_run_and_dataset_to_the_hub(shared_models, houses):
     try:
         url = push_run_to_hub(shared_models["cnn"][0], name, private=True)
         assert name in url
-        assert {"config.json", "model.safetensors", "modeling_house_cnn.py", "README.md"} <= set(api.list_repo_files(name))
+        assert {"config.json", "model.safetensors", "modeling_house_cnn.py", "README.md"} <= set(
+            api.list_repo_files(name)
+        )
         push_dataset_to_hub(*houses, name, private=True)
         files = set(api.list_repo_files(name, repo_type="dataset"))
         assert {"README.md", "build_report.json"} <= files and any(f.startswith("data/train-") for f in files)

@@ -7,7 +7,14 @@ from dataset_builder.listing import ListingFormatError, parse_price, read_listin
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(869500, 869500.0), (1.5e6, 1.5e6), ("$1,599,900", 1_599_900.0), ("850K", 850_000.0), ("$1.2M", 1_200_000.0), ("425,000+", 425_000.0)],
+    [
+        (869500, 869500.0),
+        (1.5e6, 1.5e6),
+        ("$1,599,900", 1_599_900.0),
+        ("850K", 850_000.0),
+        ("$1.2M", 1_200_000.0),
+        ("425,000+", 425_000.0),
+    ],
 )
 def test_parse_price_accepts_common_forms(raw, expected):
     assert parse_price(raw) == expected

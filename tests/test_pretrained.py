@@ -2,27 +2,34 @@
 
 import pytest
 import torch
-from conftest import load_script
 from transformers import AutoModel, TimmWrapperConfig, TimmWrapperModel, ViTConfig, ViTImageProcessor, ViTModel
 
 from zillow_vit.models import MODELS
 from zillow_vit.models.tier_heads import TierHead
+
+from conftest import load_script
 
 ENTRY = MODELS["vit-pretrained"]
 
 
 def make_vit_checkpoint(folder):
     torch.manual_seed(0)
-    config = ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    config = ViTConfig(
+        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
     ViTModel(config).save_pretrained(folder)
-    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.4] * 3, image_std=[0.2] * 3).save_pretrained(folder)
+    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.4] * 3, image_std=[0.2] * 3).save_pretrained(
+        folder
+    )
     return str(folder)
 
 
 def make_timm_checkpoint(folder):
     torch.manual_seed(0)
     pretrained_cfg = {"input_size": (3, 32, 32), "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "num_classes": 0}
-    config = TimmWrapperConfig.from_dict({"architecture": "test_efficientnet", "pretrained_cfg": pretrained_cfg}, num_labels=3)
+    config = TimmWrapperConfig.from_dict(
+        {"architecture": "test_efficientnet", "pretrained_cfg": pretrained_cfg}, num_labels=3
+    )
     TimmWrapperModel(config).save_pretrained(folder)
     return str(folder)
 
@@ -39,11 +46,35 @@ def encoder_state(path):
 
 def train(backbone, output_dir, *extra):
     load_script("train").main(
-        ["--model", "vit-pretrained", "--preset", "tiny", "--pretrained_model_name_or_path", backbone,
-         "--num_synthetic_houses", "45", "--synthetic_image_size", "32", "--num_train_epochs", "2",
-         "--learning_rate", "1e-2", "--backbone_learning_rate_scale", "1.0",
-         "--dataset_cache_dir", str(output_dir.parent / "cache"), "--output_dir", str(output_dir),
-         "--disable_tqdm", "true", "--save_strategy", "no", "--load_best_model_at_end", "false", *extra]  # fmt: skip
+        [
+            "--model",
+            "vit-pretrained",
+            "--preset",
+            "tiny",
+            "--pretrained_model_name_or_path",
+            backbone,
+            "--num_synthetic_houses",
+            "45",
+            "--synthetic_image_size",
+            "32",
+            "--num_train_epochs",
+            "2",
+            "--learning_rate",
+            "1e-2",
+            "--backbone_learning_rate_scale",
+            "1.0",
+            "--dataset_cache_dir",
+            str(output_dir.parent / "cache"),
+            "--output_dir",
+            str(output_dir),
+            "--disable_tqdm",
+            "true",
+            "--save_strategy",
+            "no",
+            "--load_best_model_at_end",
+            "false",
+            *extra,
+        ]  # fmt: skip
     )
     return ENTRY.model_class.from_pretrained(output_dir)
 

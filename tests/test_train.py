@@ -9,10 +9,11 @@ at most sqrt(2 * 0.25 / 120) = 0.065 when equally good, so a gap of 0.2 is over 
 import json
 
 import pytest
-from conftest import load_script
 from transformers import AutoModelForImageClassification
 
 from zillow_vit.models import register_auto_classes
+
+from conftest import load_script
 
 CHANCE_BAR = 0.5
 
@@ -28,8 +29,19 @@ def synthetic_args(tmp_path_factory):
 def cnn_run(tmp_path_factory, synthetic_args):
     output_dir = tmp_path_factory.mktemp("runs") / "cnn"
     metrics = load_script("train").main(
-        ["--model", "cnn", "--preset", "tiny", "--learning_rate", "1e-3", "--num_train_epochs", "8",
-         "--output_dir", str(output_dir), *synthetic_args]  # fmt: skip
+        [
+            "--model",
+            "cnn",
+            "--preset",
+            "tiny",
+            "--learning_rate",
+            "1e-3",
+            "--num_train_epochs",
+            "8",
+            "--output_dir",
+            str(output_dir),
+            *synthetic_args,
+        ]  # fmt: skip
     )
     return output_dir, metrics
 
@@ -52,8 +64,19 @@ def test_cnn_trains_above_chance_and_writes_the_run_directory(cnn_run):
 def test_multi_photo_vit_beats_the_single_photo_cnn(tmp_path, cnn_run, synthetic_args):
     """The synthetic tier marker is in only some photos of a house: reading all of them must pay off."""
     metrics = load_script("train").main(
-        ["--model", "vit-scratch", "--preset", "tiny", "--learning_rate", "1e-3", "--num_train_epochs", "15",
-         "--output_dir", str(tmp_path / "vit"), *synthetic_args]  # fmt: skip
+        [
+            "--model",
+            "vit-scratch",
+            "--preset",
+            "tiny",
+            "--learning_rate",
+            "1e-3",
+            "--num_train_epochs",
+            "15",
+            "--output_dir",
+            str(tmp_path / "vit"),
+            *synthetic_args,
+        ]  # fmt: skip
     )
     cnn_accuracy = cnn_run[1]["test_accuracy"]
     assert metrics["test_accuracy"] >= 0.85

@@ -13,7 +13,15 @@ from datasets import DatasetDict, DatasetInfo, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from datasets.table import embed_table_storage
 from datasets.utils.metadata import MetadataConfigs
-from huggingface_hub import CommitOperationAdd, DatasetCard, DatasetCardData, EvalResult, HfApi, ModelCard, ModelCardData
+from huggingface_hub import (
+    CommitOperationAdd,
+    DatasetCard,
+    DatasetCardData,
+    EvalResult,
+    HfApi,
+    ModelCard,
+    ModelCardData,
+)
 
 from dataset_builder import TIER_NAMES, BuildReport
 from dataset_builder.report import tier_ranges
@@ -26,7 +34,13 @@ METRICS = {
     "tier_mae": ("Tier MAE", "mae"),
     "off_by_two_rate": ("Off-by-two rate", "off_by_two_rate"),
 }
-RUN_FILES_NOT_UPLOADED = ["checkpoint-*", "training_args.bin", "train_results.json", "eval_results.json", "test_results.json"]
+RUN_FILES_NOT_UPLOADED = [
+    "checkpoint-*",
+    "training_args.bin",
+    "train_results.json",
+    "eval_results.json",
+    "test_results.json",
+]
 
 
 def prepare_for_hub(model) -> None:
@@ -72,7 +86,9 @@ def write_model_card(output_dir, model_name: str, metrics: dict, report: BuildRe
         for name, (label, _) in METRICS.items()
         if f"eval_{name}" in metrics or f"test_{name}" in metrics
     ]
-    photos = f"up to {config['max_photos']} photos per house" if "max_photos" in config else "the first photo of each house"
+    photos = (
+        f"up to {config['max_photos']} photos per house" if "max_photos" in config else "the first photo of each house"
+    )
     body = f"""
 # {model_name}
 
@@ -169,7 +185,9 @@ def export_dataset(dataset: DatasetDict, report: BuildReport, output_dir) -> Dat
     return card
 
 
-def push_dataset_to_hub(dataset: DatasetDict, report: BuildReport, repo_id: str, token: str | None = None, private: bool = False) -> str:
+def push_dataset_to_hub(
+    dataset: DatasetDict, report: BuildReport, repo_id: str, token: str | None = None, private: bool = False
+) -> str:
     """`dataset.push_to_hub` (Parquet shards with embedded images, YAML written by `datasets`), then the card body
     and build_report.json in one more commit; returns that commit's URL."""
     repo_id = dataset.push_to_hub(repo_id, private=private, token=token).repo_url.repo_id  # "name" -> "user/name"

@@ -72,7 +72,9 @@ def results_markdown(rows: dict[str, dict], title: str) -> str:
     for name, row in rows.items():
         cells = [f"{row[m]['mean']:.3f} ± {row[m]['std']:.3f}" for m in REPORTED_METRICS]
         size = f"{row['parameters'] / 1e6:.2f} M" if row.get("parameters") else "–"
-        speed = [f"{row['train_seconds']:.0f}", f"{row['images_per_second']:.1f}"] if "train_seconds" in row else ["–", "–"]
+        speed = (
+            [f"{row['train_seconds']:.0f}", f"{row['images_per_second']:.1f}"] if "train_seconds" in row else ["–", "–"]
+        )
         lines.append(f"| {name} | " + " | ".join(cells + [size, *speed]) + " |")
     return "\n".join(lines) + "\n"
 
@@ -86,8 +88,12 @@ def plot_learning_curves(runs_by_name: dict[str, list[RunResult]], path: str) ->
             evals = [entry for entry in run.log_history if "eval_accuracy" in entry]
             losses = [entry for entry in run.log_history if "loss" in entry]
             label = name if k == 0 else None
-            accuracy_axis.plot([e["epoch"] for e in evals], [e["eval_accuracy"] for e in evals], color=colour, alpha=0.8, label=label)
-            loss_axis.plot([e["epoch"] for e in losses], [e["loss"] for e in losses], color=colour, alpha=0.8, label=label)
+            accuracy_axis.plot(
+                [e["epoch"] for e in evals], [e["eval_accuracy"] for e in evals], color=colour, alpha=0.8, label=label
+            )
+            loss_axis.plot(
+                [e["epoch"] for e in losses], [e["loss"] for e in losses], color=colour, alpha=0.8, label=label
+            )
     accuracy_axis.axhline(1 / 3, color="grey", linestyle="--", label="chance")
     accuracy_axis.set(xlabel="epoch", ylabel="validation accuracy", title="Validation accuracy (one line per seed)")
     loss_axis.set(xlabel="epoch", ylabel="training loss", title="Training loss")

@@ -20,15 +20,23 @@ class DatasetArguments:
             "aliases": ["--source"],
         },
     )
-    dataset_cache_dir: str | None = field(default=None, metadata={"help": "Cache of built datasets and fetched photos."})
+    dataset_cache_dir: str | None = field(
+        default=None, metadata={"help": "Cache of built datasets and fetched photos."}
+    )
     id_field: str | None = field(default=None, metadata={"help": "Field of the house id (detected if not given)."})
     price_field: str | None = field(default=None, metadata={"help": "Field of the price (detected if not given)."})
-    images_field: str | None = field(default=None, metadata={"help": "Field of the photo list (detected if not given)."})
+    images_field: str | None = field(
+        default=None, metadata={"help": "Field of the photo list (detected if not given)."}
+    )
     extra_fields: list[str] = field(default_factory=list, metadata={"help": "Numeric listing fields to carry along."})
-    image_short_side: int = field(default=256, metadata={"help": "Photos are stored with at most this short side (px)."})
+    image_short_side: int = field(
+        default=256, metadata={"help": "Photos are stored with at most this short side (px)."}
+    )
     validation_fraction: float = field(default=0.1, metadata={"help": "Share of houses in the validation split."})
     test_fraction: float = field(default=0.1, metadata={"help": "Share of houses in the test split."})
-    split_seed: int = field(default=42, metadata={"help": "Seed of the house-level split (and of the synthetic houses)."})
+    split_seed: int = field(
+        default=42, metadata={"help": "Seed of the house-level split (and of the synthetic houses)."}
+    )
     num_synthetic_houses: int = field(default=600, metadata={"help": "Houses drawn by the synthetic configuration."})
     synthetic_image_size: int = field(default=96, metadata={"help": "Side of the synthetic photos (px)."})
 

@@ -2,8 +2,16 @@
 
 from dataclasses import dataclass, field
 
-from transformers import AutoConfig, AutoModelForImageClassification, PreTrainedConfig, PreTrainedModel
+from transformers import (
+    AutoConfig,
+    AutoImageProcessor,
+    AutoModelForImageClassification,
+    PreTrainedConfig,
+    PreTrainedModel,
+    ViTImageProcessor,
+)
 
+from ..data.transforms import house_image_processor, image_settings
 from .configuration_house_cnn import HouseCNNConfig
 from .configuration_multi_image_pretrained import MultiImagePretrainedConfig
 from .configuration_multi_image_vit import MultiImageViTConfig
@@ -37,6 +45,25 @@ class ModelEntry:
 
     def make_config(self, preset: str = "default", **overrides) -> PreTrainedConfig:
         return self.config_class(**self.config_kwargs(preset, **overrides))
+
+    def build(
+        self, preset: str = "default", backbone: str | None = None, **overrides
+    ) -> tuple[PreTrainedModel, ViTImageProcessor]:
+        """A new model and the image processor that goes with it: the backbone's size, mean and std for a
+        model on a pretrained `backbone` (Hub id or folder), else the model's own image size."""
+        if self.uses_backbone:
+            if not backbone:
+                raise ValueError(f"{self.model_class.__name__} needs a pretrained backbone (Hub id or folder)")
+            model = self.model_class.from_backbone(backbone, **self.config_kwargs(preset, **overrides))
+            size, mean, std = image_settings(AutoImageProcessor.from_pretrained(backbone))
+        else:
+            model = self.model_class(self.make_config(preset, **overrides))
+            size, mean, std = (model.config.image_size,) * 2, [0.5] * 3, [0.5] * 3
+        return model, house_image_processor(size, mean, std)
+
+    def photos_read(self, config: PreTrainedConfig) -> int:
+        """Most photos per house the model reads by default."""
+        return config.max_photos if self.reads_all_photos else 1
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -82,7 +109,10 @@ MODELS: dict[str, ModelEntry] = {
     "vit-pretrained": ModelEntry(
         MultiImagePretrainedConfig,
         MultiImagePretrainedForImageClassification,
-        presets={"default": {}, "tiny": {"hidden_size": 32, "house_num_layers": 1, "house_num_heads": 2, "max_photos": 6}},
+        presets={
+            "default": {},
+            "tiny": {"hidden_size": 32, "house_num_layers": 1, "house_num_heads": 2, "max_photos": 6},
+        },
         training_defaults={
             "learning_rate": 1e-4,
             "backbone_learning_rate_scale": 0.1,

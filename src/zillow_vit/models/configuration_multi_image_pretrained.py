@@ -53,7 +53,9 @@ class MultiImagePretrainedConfig(PreTrainedConfig):
     def __post_init__(self, **kwargs):
         check_head_type(self.head_type)
         if self.hidden_size % self.house_num_heads != 0:
-            raise ValueError(f"hidden_size ({self.hidden_size}) must be a multiple of house_num_heads ({self.house_num_heads}).")
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be a multiple of house_num_heads ({self.house_num_heads})."
+            )
         if self.id2label is None:
             self.num_labels = kwargs.pop("num_labels", 3)
         super().__post_init__(**kwargs)

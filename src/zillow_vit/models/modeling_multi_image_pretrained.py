@@ -8,7 +8,7 @@ from transformers import initialization as init
 
 from .configuration_multi_image_pretrained import MultiImagePretrainedConfig
 from .modeling_multi_image_vit import MultiImageHouseReader, MultiImageViTHouseEncoder
-from .tier_heads import HouseClassifierOutput, TierHead
+from .tier_heads import TierHead
 
 
 def photo_feature_size(encoder: PreTrainedModel) -> int:
