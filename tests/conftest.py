@@ -9,7 +9,9 @@ from collections import Counter
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import torch
 from PIL import Image
+from transformers import ViTConfig, ViTImageProcessor, ViTModel
 
 SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts")
 
@@ -20,6 +22,19 @@ def load_script(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def write_tiny_vit_checkpoint(folder):
+    """A random 32 px ViT saved like a Hub backbone (model + image processor with its own mean/std)."""
+    torch.manual_seed(0)
+    config = ViTConfig(
+        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+    ViTModel(config).save_pretrained(folder)
+    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.4] * 3, image_std=[0.2] * 3).save_pretrained(
+        folder
+    )
+    return str(folder)
 
 
 def write_photo(path, size=(40, 30), colour=(200, 30, 30)):

@@ -20,17 +20,17 @@ from PIL import Image as PILImage
 from transformers import AutoModelForImageClassification
 
 from dataset_builder import TIER_NAMES, BuildReport, build_house_dataset
+from dataset_builder.report import tier_ranges
 from zillow_vit.hub import (
     export_dataset,
     prepare_for_hub,
     push_dataset_to_hub,
     push_run_to_hub,
-    tier_ranges,
     write_model_card,
 )
 from zillow_vit.models import register_auto_classes
 
-from conftest import load_script
+from conftest import load_script, write_tiny_vit_checkpoint
 
 # Runs in a fresh interpreter where the project's packages cannot be imported: logits on the saved inputs, then
 # the model card's usage example with the folder as repo id (it prints the tier).
@@ -63,10 +63,11 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     common = ["--preset", "tiny", "--num_synthetic_houses", "40", "--synthetic_image_size", "16", "--max_steps", "2",
               "--per_device_train_batch_size", "16", "--dataset_cache_dir", str(root / "cache"), "--disable_tqdm", "true"]  # fmt: skip
+    backbone = ["--pretrained_model_name_or_path", write_tiny_vit_checkpoint(root / "backbone")]
     train = load_script("train")
     return {
-        model: (root / model, train.main(["--model", model, "--output_dir", str(root / model), *common]))
-        for model in ("cnn", "vit-scratch")
+        model: (root / model, train.main(["--model", model, "--output_dir", str(root / model), *common, *extra]))
+        for model, extra in (("cnn", []), ("vit-scratch", []), ("vit-pretrained", backbone))
     }
 
 

@@ -2,26 +2,14 @@
 
 import pytest
 import torch
-from transformers import AutoModel, TimmWrapperConfig, TimmWrapperModel, ViTConfig, ViTImageProcessor, ViTModel
+from transformers import AutoModel, TimmWrapperConfig, TimmWrapperModel, ViTImageProcessor
 
 from zillow_vit.models import MODELS
 from zillow_vit.models.tier_heads import TierHead
 
-from conftest import load_script
+from conftest import load_script, write_tiny_vit_checkpoint
 
 ENTRY = MODELS["vit-pretrained"]
-
-
-def make_vit_checkpoint(folder):
-    torch.manual_seed(0)
-    config = ViTConfig(
-        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    )
-    ViTModel(config).save_pretrained(folder)
-    ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.4] * 3, image_std=[0.2] * 3).save_pretrained(
-        folder
-    )
-    return str(folder)
 
 
 def make_timm_checkpoint(folder):
@@ -36,7 +24,7 @@ def make_timm_checkpoint(folder):
 
 @pytest.fixture(params=["vit", "timm"])
 def backbone(request, tmp_path):
-    make = make_vit_checkpoint if request.param == "vit" else make_timm_checkpoint
+    make = write_tiny_vit_checkpoint if request.param == "vit" else make_timm_checkpoint
     return make(tmp_path / f"{request.param}-backbone")
 
 
@@ -106,7 +94,7 @@ def test_frozen_backbone_stays_equal_while_the_head_learns(backbone, tmp_path):
 
 
 def test_image_processor_of_the_backbone_drives_the_inputs(tmp_path):
-    backbone = make_vit_checkpoint(tmp_path / "vit-backbone")
+    backbone = write_tiny_vit_checkpoint(tmp_path / "vit-backbone")
     train(backbone, tmp_path / "run", "--max_steps", "1")
     saved = ViTImageProcessor.from_pretrained(tmp_path / "run")
     assert list(saved.image_mean) == [0.4] * 3 and list(saved.image_std) == [0.2] * 3
