@@ -144,22 +144,21 @@ class PhotoStore:
         return data, True
 
     def _download(self, url: str) -> bytes:
-        settings = self.settings
-        for attempt in range(settings.retries + 1):
-            last_try = attempt == settings.retries
+        """GET with retries and backoff on connection errors, timeouts, 429 and 5xx; other statuses fail at once."""
+        retries = self.settings.retries
+        for attempt in range(retries + 1):
             try:
-                with self.session.get(url, timeout=settings.timeout, stream=True) as response:
-                    if response.status_code in RETRY_STATUSES and not last_try:
-                        time.sleep(self._retry_delay(attempt, response.headers.get("Retry-After")))
-                        continue
-                    if response.status_code != 200:
+                with self.session.get(url, timeout=self.settings.timeout, stream=True) as response:
+                    if response.status_code == 200:
+                        return self._read_capped(response)
+                    if response.status_code not in RETRY_STATUSES or attempt == retries:
                         raise PhotoError(f"HTTP {response.status_code}")
-                    return self._read_capped(response)
+                    delay = self._retry_delay(attempt, response.headers.get("Retry-After"))
             except (requests.ConnectionError, requests.Timeout) as error:
-                if last_try:
+                if attempt == retries:
                     raise PhotoError(f"network error after {attempt + 1} tries ({type(error).__name__})") from error
-                time.sleep(self._retry_delay(attempt, None))
-        raise AssertionError("unreachable")  # the last try returns or raises
+                delay = self._retry_delay(attempt, None)
+            time.sleep(delay)
 
     def _retry_delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after is not None and retry_after.isdigit():

@@ -160,3 +160,9 @@ def test_report_summary_lists_at_most_twenty_of_a_kind():
     summary = report.summary()
     assert "skipped house 19: no price" in summary and "skipped house 20" not in summary
     assert summary.endswith("... and 5 more in build_report.json")
+
+
+def test_unreachable_host_fails_after_its_retries(tmp_path):
+    store = PhotoStore(str(tmp_path / "photos"), settings=FetchSettings(retries=1, backoff=0.01, timeout=2))
+    url = "http://127.0.0.1:9/nothing.jpg"  # the discard port: nothing listens there
+    assert store.prepare([url])[url].error == "network error after 2 tries (ConnectionError)"
