@@ -125,7 +125,8 @@ def plot_confusion_matrices(rows: dict[str, dict], label_names: list[str], path:
 def plot_photo_attention(model, houses, transform, max_photos: int, label_names: list[str], path: str) -> None:
     """Example houses, one row each: the photos the model read, titled with the attention each got."""
     model.eval()
-    figure, axes = plt.subplots(len(houses), max_photos, figsize=(2.2 * max_photos, 2.4 * len(houses)), squeeze=False)
+    columns = max(min(len(house["images"]), max_photos) for house in houses)
+    figure, axes = plt.subplots(len(houses), columns, figsize=(2.2 * columns + 1.5, 2.0 * len(houses)), squeeze=False)
     for row, house in zip(axes, houses):
         photos = house["images"][:max_photos]
         output = model(torch.stack([transform(photo) for photo in photos])[None], output_attentions=True)
