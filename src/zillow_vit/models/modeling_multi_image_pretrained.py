@@ -4,10 +4,9 @@ multi-image ViT reads the house. All backbone weights are trainable; the new lay
 import torch
 from torch import nn
 from transformers import AutoModel, PreTrainedModel
-from transformers import initialization as init
 
 from .configuration_multi_image_pretrained import MultiImagePretrainedConfig
-from .modeling_multi_image_vit import MultiImageHouseReader, MultiImageViTHouseEncoder
+from .modeling_multi_image_vit import MultiImageHouseReader, MultiImageViTHouseEncoder, MultiImageViTPreTrainedModel
 from .tier_heads import TierHead
 
 
@@ -31,18 +30,9 @@ class MultiImagePretrainedPreTrainedModel(PreTrainedModel):
     accepts_loss_kwargs = False
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Initialises the new layers only; the backbone keeps its own initialisation (or its loaded weights)."""
-        if any(module is m for m in self.photo_encoder.modules()):
-            return
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            init.trunc_normal_(module.weight, std=std)
-            init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
-            init.ones_(module.weight)
-            init.zeros_(module.bias)
-        elif isinstance(module, MultiImageViTHouseEncoder):
-            init.trunc_normal_(module.house_token, std=std)
+        """The new layers as in the multi-image ViT; the backbone keeps its own initialisation (or loaded weights)."""
+        if not any(module is m for m in self.photo_encoder.modules()):
+            MultiImageViTPreTrainedModel._init_weights(self, module)
 
 
 class MultiImagePretrainedForImageClassification(MultiImageHouseReader, MultiImagePretrainedPreTrainedModel):
