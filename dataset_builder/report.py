@@ -60,9 +60,12 @@ class BuildReport:
         lines += _first(f"  dropped photo of house {f['id']} ({f['photo']}): {f['reason']}" for f in self.failed_photos)
         return "\n".join(lines)
 
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
     def save(self, path: str) -> None:
         with open(path, "w", encoding="utf-8") as handle:
-            json.dump(asdict(self), handle, indent=2)
+            handle.write(self.to_json())
 
     @classmethod
     def load(cls, path: str) -> "BuildReport":

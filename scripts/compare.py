@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
-from transformers import AutoImageProcessor, AutoModel, AutoModelForImageClassification, HfArgumentParser
+from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForImageClassification, HfArgumentParser
 
 from zillow_vit import baselines, reporting
 from zillow_vit.data import DatasetArguments, photo_transforms
@@ -66,7 +66,7 @@ def run_training(model: str, head: str, seed: int, dataset_dir: str, run_dir: st
     subprocess.run(command, check=True)
 
 
-def photos_read(dataset_split, max_photos: int) -> float:
+def mean_photos_read(dataset_split, max_photos: int) -> float:
     return float(np.mean([min(len(photos), max_photos) for photos in dataset_split["images"]]))
 
 
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
             report.save(os.path.join(dataset_dir, "build_report.json"))
     label_names = dataset["train"].features["label"].names
     extra = extra_args_by_model(args.run_args)
+    register_auto_classes()
 
     runs_by_name, rows, attention_pages = {}, {}, []
     for model in args.models:
@@ -131,9 +132,8 @@ def main(argv: list[str] | None = None) -> dict:
             for seed in args.seeds:
                 run_dir = os.path.join(args.output_dir, "runs", f"{model}-{head}-seed{seed}")
                 run_training(model, head, seed, dataset_dir, run_dir, extra.get("all", []) + extra.get(model, []))
-                with open(os.path.join(run_dir, "config.json")) as handle:
-                    max_photos = json.load(handle).get("max_photos", 1) if MODELS[model].reads_all_photos else 1
-                runs.append(reporting.read_run(run_dir, name, seed, photos_read(dataset["train"], max_photos)))
+                max_photos = MODELS[model].photos_read(AutoConfig.from_pretrained(run_dir))
+                runs.append(reporting.read_run(run_dir, name, seed, mean_photos_read(dataset["train"], max_photos)))
             runs_by_name[name] = runs
             rows[name] = reporting.summarize(runs)
             if MODELS[model].reads_all_photos and head == args.heads[0]:
@@ -161,7 +161,6 @@ def main(argv: list[str] | None = None) -> dict:
     model_rows = {name: rows[name] for name in runs_by_name}
     reporting.plot_confusion_matrices(model_rows, label_names, os.path.join(args.output_dir, "confusion_matrices.png"))
 
-    register_auto_classes()
     houses = [dataset["test"][i] for i in range(min(args.attention_houses, len(dataset["test"])))]
     for model_name, run_dir, max_photos in attention_pages:
         model = AutoModelForImageClassification.from_pretrained(run_dir)

@@ -7,7 +7,6 @@ imported this project. Datasets are shared as Parquet with the image bytes embed
 
 import json
 import os
-from dataclasses import asdict
 
 from datasets import DatasetDict, DatasetInfo, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
@@ -198,7 +197,7 @@ def push_dataset_to_hub(
         repo_type="dataset",
         operations=[
             CommitOperationAdd("README.md", str(card).encode()),
-            CommitOperationAdd(REPORT_FILE, json.dumps(asdict(report), indent=2).encode()),
+            CommitOperationAdd(REPORT_FILE, report.to_json().encode()),
         ],
         commit_message="Dataset card and build report",
     )
