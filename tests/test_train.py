@@ -85,21 +85,7 @@ def test_multi_photo_vit_beats_the_single_photo_cnn(tmp_path, cnn_run, synthetic
 
 def test_score_head_trains_above_chance(tmp_path, synthetic_args):
     """One value in [0, 1] per house, read off by thresholds, still tells the tiers apart."""
-    metrics = load_script("train").main(
-        [
-            "--model",
-            "cnn",
-            "--preset",
-            "tiny",
-            "--head_type",
-            "score",
-            "--learning_rate",
-            "1e-3",
-            "--num_train_epochs",
-            "8",
-            "--output_dir",
-            str(tmp_path / "cnn-score"),
-            *synthetic_args,
-        ]  # fmt: skip
-    )
+    arguments = ["--model", "cnn", "--preset", "tiny", "--head_type", "score", "--learning_rate", "1e-3",
+                 "--num_train_epochs", "8", "--output_dir", str(tmp_path / "cnn-score"), *synthetic_args]  # fmt: skip
+    metrics = load_script("train").main(arguments)
     assert metrics["test_accuracy"] > CHANCE_BAR
