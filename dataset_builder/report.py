@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 
 from .splits import TIER_NAMES
@@ -16,6 +17,7 @@ def tier_ranges(cut_points: list[float]) -> str:
 
 
 SUMMARY_LINES_PER_LIST = 20
+REPORT_FILE = "build_report.json"
 
 
 def _first(lines) -> list[str]:
@@ -23,13 +25,15 @@ def _first(lines) -> list[str]:
     lines = list(lines)
     if len(lines) <= SUMMARY_LINES_PER_LIST:
         return lines
-    return lines[:SUMMARY_LINES_PER_LIST] + [
-        f"  ... and {len(lines) - SUMMARY_LINES_PER_LIST} more in build_report.json"
-    ]
+    return lines[:SUMMARY_LINES_PER_LIST] + [f"  ... and {len(lines) - SUMMARY_LINES_PER_LIST} more in {REPORT_FILE}"]
 
 
 @dataclass
 class BuildReport:
+    """What a build read, kept and skipped; saved as `build_report.json` in a dataset, export or run folder."""
+
+    FILE_NAME = REPORT_FILE
+
     source: str
     houses_read: int = 0
     houses_kept: int = 0
@@ -63,11 +67,28 @@ class BuildReport:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
 
-    def save(self, path: str) -> None:
+    def headline(self) -> str:
+        """One line for a dataset description: houses kept of read, splits and cut points."""
+        line = f"{self.houses_kept} of {self.houses_read} houses kept"
+        if self.split_sizes:
+            line += " (" + ", ".join(f"{name} {size}" for name, size in self.split_sizes.items()) + ")"
+        if self.cut_points:
+            line += f"; {tier_ranges(self.cut_points)}"
+        return line
+
+    def save(self, folder) -> str:
+        """Write `build_report.json` into `folder`; returns its path."""
+        path = os.path.join(folder, REPORT_FILE)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(self.to_json())
+        return path
 
     @classmethod
-    def load(cls, path: str) -> "BuildReport":
-        with open(path, encoding="utf-8") as handle:
+    def exists(cls, folder) -> bool:
+        return os.path.isfile(os.path.join(folder, REPORT_FILE))
+
+    @classmethod
+    def load(cls, folder) -> "BuildReport":
+        """The report saved in `folder` by `save`."""
+        with open(os.path.join(folder, REPORT_FILE), encoding="utf-8") as handle:
             return cls(**json.load(handle))

@@ -24,7 +24,6 @@ from .report import BuildReport
 from .splits import TIER_NAMES, assign_splits, price_tier, tercile_cut_points
 from .synthetic import make_synthetic_houses
 
-REPORT_FILE = "build_report.json"
 SPLITS = ("train", "validation", "test")
 
 
@@ -81,8 +80,7 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
 
     @property
     def build_report(self) -> BuildReport | None:
-        path = os.path.join(self.cache_dir, REPORT_FILE)
-        return BuildReport.load(path) if os.path.exists(path) else None
+        return BuildReport.load(self.cache_dir) if BuildReport.exists(self.cache_dir) else None
 
     def _split_generators(self, dl_manager):
         houses, report = self._collect_houses()
@@ -100,8 +98,8 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
         cut_points = tercile_cut_points([house.price for house in by_split["train"]])
         report.split_sizes = {name: len(members) for name, members in by_split.items()}
         report.cut_points = list(cut_points)
-        report.save(os.path.join(self._output_dir, REPORT_FILE))
-        self.info.description = f"{self.config.description}\n\n{report.summary().splitlines()[-1]}"
+        report.save(self._output_dir)
+        self.info.description = f"{self.config.description}\n\n{report.headline()}"
         return [
             datasets.SplitGenerator(name=name, gen_kwargs={"houses": members, "cut_points": cut_points})
             for name, members in by_split.items()

@@ -9,13 +9,11 @@ fetched/failed, split sizes, tercile cut points) into the output folder, and pri
 `scripts/train.py --dataset DIR` then trains on the saved dataset.
 """
 
-import os
 import sys
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-from dataset_builder.zillow_houses import REPORT_FILE
 from zillow_vit.data import DatasetArguments
 from zillow_vit.hub import export_dataset, push_dataset_to_hub
 
@@ -37,7 +35,7 @@ def main(argv: list[str] | None = None):
     data_args, output_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     dataset, report = data_args.load()
     dataset.save_to_disk(output_args.output_dir)
-    report.save(os.path.join(output_args.output_dir, REPORT_FILE))
+    report.save(output_args.output_dir)
     print(report.summary())
     print(f"Saved {sum(len(split) for split in dataset.values())} houses to {output_args.output_dir}")
     if output_args.export:

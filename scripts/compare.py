@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
         dataset_dir = os.path.join(args.output_dir, "dataset")
         if not is_saved_dataset(dataset_dir):
             dataset.save_to_disk(dataset_dir)
-            report.save(os.path.join(dataset_dir, "build_report.json"))
+            report.save(dataset_dir)
     label_names = dataset["train"].features["label"].names
     extra = extra_args_by_model(args.run_args)
     register_auto_classes()

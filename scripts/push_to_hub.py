@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from transformers import AutoModelForImageClassification, HfArgumentParser
 
 from dataset_builder import BuildReport
-from dataset_builder.zillow_houses import REPORT_FILE
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.models import register_auto_classes
 
@@ -41,7 +40,7 @@ def prepare_run(run_dir: str, repo_id: str) -> None:
     if not os.path.exists(os.path.join(run_dir, "README.md")):
         with open(os.path.join(run_dir, "all_results.json"), encoding="utf-8") as handle:
             metrics = json.load(handle)
-        write_model_card(run_dir, repo_id, metrics, BuildReport.load(os.path.join(run_dir, REPORT_FILE)))
+        write_model_card(run_dir, repo_id, metrics, BuildReport.load(run_dir))
 
 
 def main(argv: list[str] | None = None) -> str:

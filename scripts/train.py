@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.log_metrics("test", test_metrics)
     trainer.save_metrics("test", test_metrics)
     if trainer.is_world_process_zero():
-        report.save(os.path.join(training_args.output_dir, "build_report.json"))
+        report.save(training_args.output_dir)
         write_model_card(
             training_args.output_dir, hub_repo_id or model_args.model, {**eval_metrics, **test_metrics}, report
         )

@@ -82,7 +82,7 @@ def shared_models(runs, tmp_path_factory):
         prepare_for_hub(model)
         model.save_pretrained(folder)
         shutil.copy(run_dir / "preprocessor_config.json", folder)
-        write_model_card(folder, f"user/zillow-vit-{name}", metrics, BuildReport.load(run_dir / "build_report.json"))
+        write_model_card(folder, f"user/zillow-vit-{name}", metrics, BuildReport.load(run_dir))
         shared[name] = (folder, model)
     return shared
 
@@ -116,7 +116,7 @@ def test_saved_models_load_as_remote_code_without_the_project(shared_models, tmp
 def test_model_card_names_the_cut_points_metrics_and_remote_code_usage(runs, shared_models):
     folder, _ = shared_models["cnn"]
     run_dir, metrics = runs["cnn"]
-    report = BuildReport.load(run_dir / "build_report.json")
+    report = BuildReport.load(run_dir)
     readme = (folder / "README.md").read_text()
     metadata = yaml.safe_load(readme.split("---")[1])
     assert metadata["library_name"] == "transformers"
@@ -189,7 +189,7 @@ def test_export_reads_back_with_the_same_features_rows_and_pixels(houses, tmp_pa
     export_dataset(dataset, report, tmp_path / "export")
     files = sorted(os.listdir(tmp_path / "export" / "data"))
     assert files == [f"{split}-00000-of-00001.parquet" for split in ("test", "train", "validation")]
-    assert BuildReport.load(tmp_path / "export" / "build_report.json") == report
+    assert BuildReport.load(tmp_path / "export") == report
 
     loaded = datasets.load_dataset(str(tmp_path / "export"), cache_dir=str(tmp_path / "cache"))
     assert {split: len(rows) for split, rows in loaded.items()} == {split: len(rows) for split, rows in dataset.items()}

@@ -24,7 +24,6 @@ from huggingface_hub import (
 
 from dataset_builder import TIER_NAMES, BuildReport
 from dataset_builder.report import tier_ranges
-from dataset_builder.zillow_houses import REPORT_FILE
 
 # metric key suffix in all_results.json -> (row label, metric type on the Hub)
 METRICS = {
@@ -180,7 +179,7 @@ def export_dataset(dataset: DatasetDict, report: BuildReport, output_dir) -> Dat
     MetadataConfigs({"default": {"data_files": data_files}}).to_dataset_card_data(card_data)
     card = _dataset_card(card_data, report, output_dir)
     card.save(os.path.join(output_dir, "README.md"))
-    report.save(os.path.join(output_dir, REPORT_FILE))
+    report.save(output_dir)
     return card
 
 
@@ -197,7 +196,7 @@ def push_dataset_to_hub(
         repo_type="dataset",
         operations=[
             CommitOperationAdd("README.md", str(card).encode()),
-            CommitOperationAdd(REPORT_FILE, report.to_json().encode()),
+            CommitOperationAdd(BuildReport.FILE_NAME, report.to_json().encode()),
         ],
         commit_message="Dataset card and build report",
     )

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datasets import DatasetDict, load_from_disk
 
 from dataset_builder import BuildReport, build_house_dataset
-from dataset_builder.zillow_houses import REPORT_FILE
 
 
 @dataclass
@@ -43,7 +42,7 @@ class DatasetArguments:
     def load(self) -> tuple[DatasetDict, BuildReport]:
         """The dataset and its build report (which holds the tercile cut points)."""
         if is_saved_dataset(self.dataset):
-            return load_from_disk(self.dataset), BuildReport.load(os.path.join(self.dataset, REPORT_FILE))
+            return load_from_disk(self.dataset), BuildReport.load(self.dataset)
         common = {
             "validation_fraction": self.validation_fraction,
             "test_fraction": self.test_fraction,
