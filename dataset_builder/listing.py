@@ -2,7 +2,9 @@
 
 Real exports name their fields differently, so the id, price and photo fields are detected among
 common names unless named explicitly. Records are parsed leniently: a record that cannot be used
-becomes a `Listing` with a `problem`, so the build can skip it and report why.
+becomes a `Listing` with a `problem` (no id, no photos, duplicate id, not an object) or a
+`price_problem` (no price, unparseable price), so the build can skip it and report why; a caller
+that needs no price (prediction) uses every listing whose `problem` is None.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class ListingFormatError(ValueError):
 
 @dataclass
 class Listing:
-    """One house of the export; `problem` says why it cannot be used, if it cannot."""
+    """One house of the export; `problem` says why it cannot be used at all, `price_problem` why it has no price."""
 
     row: int
     house_id: str
@@ -38,6 +40,12 @@ class Listing:
     photos: list[str] = field(default_factory=list)
     extra: dict[str, float | None] = field(default_factory=dict)
     problem: str | None = None
+    price_problem: str | None = None
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why a build (which needs the price) skips this house, if it does."""
+        return self.problem or self.price_problem
 
 
 def is_url(location: str) -> bool:
@@ -159,7 +167,7 @@ def read_listings(
     listings, first_row_of_id = [], {}
     for row, record in enumerate(records):
         listing = _parse_record(row, record, id_name, price_name, photos_name, extra_fields, source)
-        if listing.problem is None:
+        if listing.skip_reason is None:
             if listing.house_id in first_row_of_id:
                 listing.problem = f"duplicate id (first seen in row {first_row_of_id[listing.house_id]})"
             else:
@@ -176,18 +184,17 @@ def _parse_record(row, record, id_name, price_name, photos_name, extra_fields, s
         return Listing(row, f"row {row}", problem="no id")
     listing = Listing(row, str(raw_id).strip())
     listing.extra = {name: _as_float(record.get(name)) for name in extra_fields}
-    raw_price = record.get(price_name) if price_name else None
-    if raw_price is None or raw_price == "":
-        listing.problem = "no price"
-        return listing
-    try:
-        listing.price = parse_price(raw_price)
-    except ValueError as error:
-        listing.problem = str(error)
-        return listing
     listing.photos = photo_locations(record.get(photos_name), source) if photos_name else []
     if not listing.photos:
         listing.problem = "no photos"
+    raw_price = record.get(price_name) if price_name else None
+    if raw_price is None or raw_price == "":
+        listing.price_problem = "no price"
+    else:
+        try:
+            listing.price = parse_price(raw_price)
+        except ValueError as error:
+            listing.price_problem = str(error)
     return listing
 
 

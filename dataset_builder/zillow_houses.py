@@ -148,9 +148,9 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
         )
         report.houses_read = len(listings)
         for listing in listings:
-            if listing.problem:
-                report.skip_house(listing.house_id, listing.problem)
-        usable = [listing for listing in listings if listing.problem is None]
+            if listing.skip_reason:
+                report.skip_house(listing.house_id, listing.skip_reason)
+        usable = [listing for listing in listings if listing.skip_reason is None]
         cache_dir = config.photo_cache_dir or os.path.join(self._cache_dir_root, "zillow_houses_photos")
         store = PhotoStore(cache_dir, config.image_short_side, config.fetch)
         results = store.prepare([photo for listing in usable for photo in listing.photos])

@@ -58,7 +58,7 @@ def test_problem_records_carry_their_reason(tmp_path):
     ]
     path = tmp_path / "houses.json"
     path.write_text(json.dumps(records))
-    problems = [(item.house_id, item.problem) for item in read_listings(str(path))]
+    problems = [(item.house_id, item.skip_reason) for item in read_listings(str(path))]
     assert problems == [
         ("ok", None),
         ("noprice", "no price"),
@@ -89,3 +89,21 @@ def test_object_without_a_single_house_list_is_rejected(tmp_path):
     path.write_text(json.dumps({"a": [{"id": 1}], "b": [{"id": 2}]}))
     with pytest.raises(ListingFormatError, match="exactly one list of houses, found 2"):
         read_listings(str(path))
+
+
+def test_price_problems_are_kept_apart_for_callers_that_need_no_price(tmp_path):
+    records = [
+        {"id": "noprice", "images": ["a.jpg"]},
+        {"id": "badprice", "price": "ask agent", "images": ["b.jpg"]},
+        {"id": "nothing", "price": "ask agent"},
+    ]
+    path = tmp_path / "houses.json"
+    path.write_text(json.dumps(records))
+    noprice, badprice, nothing = read_listings(str(path))
+    assert (noprice.problem, noprice.price_problem, noprice.photos) == (None, "no price", [str(tmp_path / "a.jpg")])
+    assert (badprice.problem, badprice.price_problem) == (None, "unparseable price 'ask agent'")
+    assert (nothing.problem, nothing.price_problem, nothing.skip_reason) == (
+        "no photos",
+        "unparseable price 'ask agent'",
+        "no photos",
+    )
