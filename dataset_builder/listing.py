@@ -1,33 +1,73 @@
-"""Read a listing export (JSON array, JSON object holding the array, or JSON Lines) into `Listing`s.
+"""Read a listing export into `Listing`s: a JSON array, JSON Lines, or a JSON object holding the house
+arrays anywhere inside (Zillow's search results keep them in `cat1.searchResults.listResults` and
+`mapResults`).
 
-Real exports name their fields differently, so the id, price and photo fields are detected among
-common names unless named explicitly. Records are parsed leniently: a record that cannot be used
-becomes a `Listing` with a `problem` (no id, no photos, duplicate id, not an object) or a
-`price_problem` (no price, unparseable price), so the build can skip it and report why; a caller
-that needs no price (prediction) uses every listing whose `problem` is None.
+Real exports name their fields differently, so each record's id, price and photos are found among
+common names (dotted paths reach nested fields, e.g. `hdpData.homeInfo.price`) unless named explicitly.
+Records are parsed strictly but never fatally: a record that cannot be used becomes a `Listing` with a
+`problem` (no id, no photos, duplicate id, not an object) or a `price_problem` (no price, unparseable
+price), so the build can skip it and report why; a caller that needs no price (prediction) uses every
+listing whose `problem` is None. Text is read as UTF-8, or UTF-16/32 (recognised by a byte-order mark
+or by the zero bytes of JSON text, as `json.loads` does); any other encoding is an error naming the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urljoin
 
 import requests
 
-ID_FIELDS = ("id", "zpid", "listing_id", "listingId")
-PRICE_FIELDS = ("price", "unformattedPrice", "listPrice", "list_price")
-PHOTO_FIELDS = ("images", "photos", "image_urls", "imgSrc", "carouselPhotos")
-PHOTO_URL_KEYS = ("url", "src", "href")
+from .locations import LocalReadError, is_inside, is_url, read_regular_file, redact, url_scheme
+
+ID_FIELDS = ("id", "zpid", "listing_id", "listingId", "hdpData.homeInfo.zpid")
+PRICE_FIELDS = (
+    "price",
+    "unformattedPrice",
+    "hdpData.homeInfo.price",
+    "listPrice",
+    "list_price",
+    "listingPrice",
+    "home_price",
+    "homePrice",
+    "askingPrice",
+    "asking_price",
+)
+PHOTO_FIELDS = (
+    "images",
+    "photos",
+    "image_urls",
+    "imageUrls",
+    "photo_urls",
+    "photoUrls",
+    "carouselPhotosComposable",
+    "carouselPhotos",
+    "imgSrc",
+    "image",
+    "image_url",
+)
+PHOTO_URL_KEYS = ("url", "src", "href", "path")
+MAX_LISTING_BYTES = 256 * 1024 * 1024
+MAX_ID_LENGTH = 128
+MAX_PRICE_DIGITS = 15  # a price of 10^15 dollars or more is a mistake, not a house
+MAX_SEARCH_DEPTH = 6
 _SUFFIX_MULTIPLIERS = {"k": 1e3, "m": 1e6, "b": 1e9}
-_PRICE_PATTERN = re.compile(r"^(\d+(?:\.\d+)?)([kmb]?)$")
+_PRICE_PATTERN = re.compile(
+    r"^\$?\s*(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<fraction>[0-9]+))?\s*(?P<suffix>[kmb]?)\+?$",
+    re.IGNORECASE | re.ASCII,
+)
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_KIND_NAMES = {"id": "an id", "price": "a price", "images": "a photo"}
 
 
 class ListingFormatError(ValueError):
-    """The listing file itself cannot be read (malformed JSON, unexpected layout)."""
+    """The listing file itself cannot be used (unreadable, malformed JSON, no houses, a field in no record)."""
 
 
 @dataclass
@@ -38,6 +78,7 @@ class Listing:
     house_id: str
     price: float | None = None
     photos: list[str] = field(default_factory=list)
+    refused_photos: list[tuple[str, str]] = field(default_factory=list)  # (photo, reason) never fetched
     extra: dict[str, float | None] = field(default_factory=dict)
     problem: str | None = None
     price_problem: str | None = None
@@ -48,108 +89,291 @@ class Listing:
         return self.problem or self.price_problem
 
 
-def is_url(location: str) -> bool:
-    return urlparse(location).scheme in ("http", "https")
+@dataclass
+class FieldNames:
+    """The field path (dotted for nested fields) of each kind, or None to try the common names in turn."""
+
+    id_field: str | None = None
+    price_field: str | None = None
+    images_field: str | None = None
+
+    def candidates(self, kind: str) -> tuple[str, ...]:
+        explicit = getattr(self, f"{kind}_field")
+        return (explicit,) if explicit else {"id": ID_FIELDS, "price": PRICE_FIELDS, "images": PHOTO_FIELDS}[kind]
+
+
+def read_bytes(location: str, timeout: float = 30.0, max_bytes: int = MAX_LISTING_BYTES) -> bytes:
+    """The bytes of a local listing file or an http(s) URL (capped); unreadable is a `ListingFormatError`."""
+    if not is_url(location):
+        try:
+            return read_regular_file(location, max_bytes)
+        except LocalReadError as error:
+            raise ListingFormatError(f"{location}: {error}") from error
+    try:
+        with requests.get(location, timeout=timeout, stream=True) as response:
+            if response.status_code != 200:
+                raise ListingFormatError(f"{redact(location)}: HTTP {response.status_code}")
+            chunks, size = [], 0
+            for chunk in response.iter_content(1024 * 1024):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise ListingFormatError(f"{redact(location)}: larger than {max_bytes} bytes")
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except requests.RequestException as error:
+        raise ListingFormatError(f"{redact(location)}: cannot fetch ({type(error).__name__})") from error
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 (with or without a byte-order mark) or UTF-16/32; anything else is an error naming the file."""
+    try:
+        return data.decode(json.detect_encoding(data))
+    except UnicodeDecodeError as error:
+        raise ListingFormatError(
+            f"{redact(source)}: not UTF-8 (or UTF-16/32) text: byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}; save the export as UTF-8"
+        ) from error
 
 
 def read_text(location: str, timeout: float = 30.0) -> str:
     """Text of a local file or an http(s) URL."""
-    if is_url(location):
-        response = requests.get(location, timeout=timeout)
-        response.raise_for_status()
-        return response.text
-    with open(location, encoding="utf-8") as handle:
-        return handle.read()
+    return decode_text(read_bytes(location, timeout), location)
 
 
-def parse_records(text: str, source: str) -> list[dict]:
-    """Records of a JSON array, of the one list of objects inside a JSON object, or of JSON Lines."""
+def _parse_int(text: str):
+    """JSON integers as ints, except digit strings too long to be a price or an id: kept as text, so they
+    fail as a record's problem instead of as Python's integer-size limit."""
+    return int(text) if len(text) <= 64 else text
+
+
+def _loads(text: str):
+    return json.loads(text, parse_int=_parse_int)
+
+
+def parse_document(text: str, source: str):
+    """The JSON document, or JSON Lines as a list of records; malformed is an error naming file, line and column."""
     try:
-        document = json.loads(text)
+        return _loads(text)
     except json.JSONDecodeError as error:
         lines = [line for line in text.splitlines() if line.strip()]
         if len(lines) > 1 and lines[0].lstrip().startswith("{") and error.msg == "Extra data":
             return _parse_json_lines(text, source)
         raise ListingFormatError(
-            f"{source}: malformed JSON at line {error.lineno}, column {error.colno} (char {error.pos}): {error.msg}"
+            f"{redact(source)}: malformed JSON at line {error.lineno}, column {error.colno} (char {error.pos}): "
+            f"{error.msg}"
         ) from error
-    if isinstance(document, dict):
-        arrays = [
-            value for value in document.values() if isinstance(value, list) and value and isinstance(value[0], dict)
-        ]
-        if len(arrays) != 1:
-            raise ListingFormatError(
-                f"{source}: a JSON object must hold exactly one list of houses, found {len(arrays)} "
-                f"(keys: {sorted(document)})"
-            )
-        document = arrays[0]
-    if not isinstance(document, list):
-        raise ListingFormatError(f"{source}: expected a JSON array of houses, got {type(document).__name__}")
-    return document
+    except RecursionError as error:
+        raise ListingFormatError(f"{redact(source)}: JSON nested too deeply") from error
 
 
-def _parse_json_lines(text: str, source: str) -> list[dict]:
+def _parse_json_lines(text: str, source: str) -> list:
     records = []
     for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(_loads(line))
         except json.JSONDecodeError as error:
             raise ListingFormatError(
-                f"{source}: malformed JSON Lines at line {line_number}, column {error.colno}: {error.msg}"
+                f"{redact(source)}: malformed JSON Lines at line {line_number}, column {error.colno}: {error.msg}"
             ) from error
+        except RecursionError as error:
+            raise ListingFormatError(f"{redact(source)}: JSON nested too deeply at line {line_number}") from error
     return records
 
 
+def value_at(record: dict, path: str):
+    """The value of a field given by name or by dotted path (`hdpData.homeInfo.price`), None if absent."""
+    if path in record:
+        return record[path]
+    value = record
+    for key in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _has(record, path: str) -> bool:
+    return isinstance(record, dict) and value_at(record, path) not in (None, "", [], {})
+
+
+def house_records(document, source: str, names: FieldNames) -> list:
+    """The house records of a document: a top-level array as is; inside an object, every array of objects
+    that shows the most of the three kinds of field (id, price, photos), in document order, or else its
+    only array of objects."""
+    if isinstance(document, list):
+        return document
+    if not isinstance(document, dict):
+        raise ListingFormatError(f"{redact(source)}: expected houses, got {_json_type(document)}")
+    scored = list(_scored_arrays(document, names, MAX_SEARCH_DEPTH))
+    best = max((score for score, _ in scored), default=0)
+    if best == 0:  # no known field anywhere: the one array of objects, if it is one, with fields to name
+        arrays = list(_object_arrays(document, MAX_SEARCH_DEPTH))
+        if len(arrays) == 1:
+            return arrays[0]
+        raise ListingFormatError(
+            f"{redact(source)}: no array of houses found (objects with an id, price or photo field); "
+            f"top-level keys: {sorted(document)[:20]}"
+        )
+    return [record for score, array in scored if score == best for record in array]
+
+
+def _scored_arrays(node, names: FieldNames, depth: int):
+    """(kinds of field shown, array) for the arrays of objects inside `node`; an array showing none is
+    searched further (it may hold pages of houses), one showing some is not (it holds houses)."""
+    if depth < 0:
+        return
+    for value in node.values() if isinstance(node, dict) else node:
+        score = _kinds_shown(value, names) if isinstance(value, list) else 0
+        if score:
+            yield score, value
+        elif isinstance(value, (dict, list)):
+            yield from _scored_arrays(value, names, depth - 1)
+
+
+def _object_arrays(node, depth: int):
+    """Arrays holding objects, searched through objects only."""
+    for value in node.values() if depth >= 0 else ():
+        if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            yield value
+        elif isinstance(value, dict):
+            yield from _object_arrays(value, depth - 1)
+
+
+def _kinds_shown(array: list, names: FieldNames) -> int:
+    sample = [record for record in array[:200] if isinstance(record, dict)]
+    return sum(
+        any(_has(record, path) for record in sample for path in names.candidates(kind))
+        for kind in ("id", "price", "images")
+    )
+
+
+def require_fields(records: list, source: str, names: FieldNames, kinds: tuple[str, ...]) -> None:
+    """An error naming the fields that exist and the flag to pass when no record has a field of a kind."""
+    for kind in kinds:
+        candidates = names.candidates(kind)
+        if any(
+            isinstance(record, dict) and value_at(record, path) is not None for record in records for path in candidates
+        ):
+            continue
+        present = sorted({path for record in records[:1000] if isinstance(record, dict) for path in _paths(record)})
+        raise ListingFormatError(
+            f"{redact(source)}: no record has {_KIND_NAMES[kind]} field (looked for {', '.join(candidates)}); the records "
+            f"have: {', '.join(present[:40]) or 'no fields'}. Name it with --{kind}_field (a dotted path for a "
+            "nested field, e.g. hdpData.homeInfo.price)."
+        )
+
+
+def _paths(record: dict, prefix: str = "", depth: int = 3):
+    for key, value in record.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and depth > 1:
+            yield from _paths(value, f"{path}.", depth - 1)
+        else:
+            yield path
+
+
 def parse_price(value) -> float:
-    """A positive price from a number or a string such as "$1,599,900", "850K" or "1.2M"."""
-    if isinstance(value, bool):
-        raise ValueError(f"unparseable price {value!r}")
-    if isinstance(value, (int, float)):
-        price = float(value)
-    elif isinstance(value, str):
-        cleaned = value.strip().lower().replace("$", "").replace(",", "").replace(" ", "").rstrip("+")
-        match = _PRICE_PATTERN.match(cleaned)
-        if match is None:
-            raise ValueError(f"unparseable price {value!r}")
-        price = float(match.group(1)) * _SUFFIX_MULTIPLIERS.get(match.group(2), 1.0)
+    """A positive price from a number or a well-formed amount: ASCII digits, thousands in groups of three,
+    at most one leading "$", an optional K/M/B suffix and "+" (`"$1,599,900"`, `"850K"`, `"$1.2M"`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"unparseable price ({_json_type(value)})")
+    if isinstance(value, str):
+        match = _PRICE_PATTERN.match(value.strip())
+        whole = match.group("whole").replace(",", "") if match else ""
+        if not match or len(whole) > MAX_PRICE_DIGITS or len(match.group("fraction") or "") > 6:
+            raise ValueError(f"unparseable price {_shown(value)}")
+        price = float(f"{whole}.{match.group('fraction') or 0}") * _SUFFIX_MULTIPLIERS.get(
+            match.group("suffix").lower(), 1.0
+        )
+    elif isinstance(value, int) and abs(value) >= 10**MAX_PRICE_DIGITS:
+        raise ValueError(f"unparseable price {_shown(value)}")
     else:
-        raise ValueError(f"unparseable price {value!r}")
-    if not math.isfinite(price) or price <= 0:
-        raise ValueError(f"unparseable price {value!r} (must be a positive number)")
+        price = float(value)
+    if not math.isfinite(price) or price <= 0 or price >= 10.0**MAX_PRICE_DIGITS:
+        raise ValueError(f"unparseable price {_shown(value)} (must be a positive number)")
     return price
 
 
-def detect_field(records: list[dict], candidates: tuple[str, ...], explicit: str | None) -> str | None:
-    """The explicitly named field, else the first candidate that any record has."""
-    if explicit:
-        return explicit
-    for name in candidates:
-        if any(isinstance(record, dict) and name in record for record in records):
-            return name
-    return None
+def parse_id(value) -> str:
+    """A house id from a string or a whole number; anything else is a `ValueError` saying why."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"bad id ({_json_type(value)})")
+    if isinstance(value, int) and abs(value) >= 10**MAX_ID_LENGTH:
+        raise ValueError(f"bad id (longer than {MAX_ID_LENGTH} characters)")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("no id")
+    if len(text) > MAX_ID_LENGTH:
+        raise ValueError(f"bad id (longer than {MAX_ID_LENGTH} characters)")
+    if any(unicodedata.category(character)[0] in "CZ" and character != " " for character in text):
+        raise ValueError("bad id (control or separator characters)")
+    return text
 
 
-def photo_locations(value, base: str) -> list[str]:
-    """Photo URLs or absolute paths from a string, a list of strings or a list of {url: ...} objects."""
+def _json_type(value) -> str:
+    names = {bool: "a boolean", dict: "an object", list: "an array", type(None): "null", float: "a fraction"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def photo_entries(value) -> list[str]:
+    """Photo locations as written: a string, a list of strings or of {url|src|href|path: ...} objects, or
+    Zillow's {"baseUrl": ".../{photoKey}.jpg", "photoData": [{"photoKey": ...}, ...]}."""
+    if isinstance(value, dict) and isinstance(value.get("baseUrl"), str) and isinstance(value.get("photoData"), list):
+        return [_fill_placeholders(value["baseUrl"], item) for item in value["photoData"] if isinstance(item, dict)]
     entries = value if isinstance(value, list) else [value]
     locations = []
     for entry in entries:
         if isinstance(entry, dict):
             entry = next((entry[key] for key in PHOTO_URL_KEYS if isinstance(entry.get(key), str)), None)
         if isinstance(entry, str) and entry.strip():
-            locations.append(resolve_location(entry.strip(), base))
+            locations.append(entry.strip())
     return locations
 
 
-def resolve_location(entry: str, base: str) -> str:
-    """An http(s) URL as is; a path relative to the listing file's folder or URL."""
-    if is_url(entry) or os.path.isabs(entry):
-        return entry
-    if is_url(base):
-        return urljoin(base, entry)
-    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), entry))
+def _fill_placeholders(template: str, values: dict) -> str:
+    return _PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), match.group(0))), template)
+
+
+@dataclass
+class PhotoPolicy:
+    """Where the photos of a listing may come from: a remote listing's photos are http(s) URLs only (relative
+    ones resolved against its URL); a local listing's may also be local files inside `local_root` (default:
+    the listing's own folder)."""
+
+    source: str
+    local_root: str | None = None
+
+    def resolve(self, entry: str) -> str:
+        """The location to fetch for a photo entry; a `ValueError` saying why it is refused."""
+        if _PLACEHOLDER.search(entry):
+            raise ValueError("unfilled placeholder in photo URL")
+        scheme = url_scheme(entry)
+        if scheme is not None and not is_url(entry):
+            raise ValueError(f"unsupported scheme {scheme!r}")
+        if is_url(entry):
+            return entry
+        if is_url(self.source):
+            try:
+                location = urljoin(self.source, entry)
+            except ValueError as error:
+                raise ValueError("malformed URL") from error
+            if not is_url(location):
+                raise ValueError("not an http(s) URL")
+            return location
+        folder = os.path.dirname(os.path.abspath(self.source))
+        path = os.path.normpath(os.path.join(folder, entry))
+        if "\x00" in path or not is_inside(path, self.local_root or folder):
+            raise ValueError("local path outside the allowed folder")
+        return path
 
 
 def read_listings(
@@ -158,15 +382,25 @@ def read_listings(
     price_field: str | None = None,
     images_field: str | None = None,
     extra_fields: tuple[str, ...] = (),
+    *,
+    require_price: bool = True,
+    local_photo_root: str | None = None,
+    data: bytes | None = None,
 ) -> list[Listing]:
-    """Every record of the export at `source` (path or URL) as a `Listing`, in file order."""
-    records = parse_records(read_text(source), source)
-    id_name = detect_field(records, ID_FIELDS, id_field)
-    price_name = detect_field(records, PRICE_FIELDS, price_field)
-    photos_name = detect_field(records, PHOTO_FIELDS, images_field)
+    """Every house record of the export at `source` (path or URL) as a `Listing`, in file order.
+
+    With `require_price=False` (prediction) an export without any price field is fine. `local_photo_root`
+    widens where a local listing's photo files may lie. `data` are the file's bytes when already read.
+    """
+    if data is None:
+        data = read_bytes(source)
+    names = FieldNames(id_field, price_field, images_field)
+    records = house_records(parse_document(decode_text(data, source), source), source, names)
+    require_fields(records, source, names, ("id", "images", "price") if require_price else ("id", "images"))
+    policy = PhotoPolicy(source, local_photo_root)
     listings, first_row_of_id = [], {}
     for row, record in enumerate(records):
-        listing = _parse_record(row, record, id_name, price_name, photos_name, extra_fields, source)
+        listing = parse_record(row, record, names, extra_fields, policy)
         if listing.skip_reason is None:
             if listing.house_id in first_row_of_id:
                 listing.problem = f"duplicate id (first seen in row {first_row_of_id[listing.house_id]})"
@@ -176,30 +410,67 @@ def read_listings(
     return listings
 
 
-def _parse_record(row, record, id_name, price_name, photos_name, extra_fields, source) -> Listing:
+def parse_record(row: int, record, names: FieldNames, extra_fields, policy: PhotoPolicy) -> Listing:
+    """One record as a `Listing`: the first id, price and photo field of the record that can be used."""
     if not isinstance(record, dict):
-        return Listing(row, f"row {row}", problem=f"not a JSON object ({type(record).__name__})")
-    raw_id = record.get(id_name) if id_name else None
-    if raw_id is None or str(raw_id).strip() == "":
+        return Listing(row, f"row {row}", problem=f"not a JSON object ({_json_type(record)})")
+    present_ids = [value_at(record, path) for path in names.candidates("id") if _has(record, path)]
+    if not present_ids:
         return Listing(row, f"row {row}", problem="no id")
-    listing = Listing(row, str(raw_id).strip())
-    listing.extra = {name: _as_float(record.get(name)) for name in extra_fields}
-    listing.photos = photo_locations(record.get(photos_name), source) if photos_name else []
-    if not listing.photos:
-        listing.problem = "no photos"
-    raw_price = record.get(price_name) if price_name else None
-    if raw_price is None or raw_price == "":
-        listing.price_problem = "no price"
-    else:
-        try:
-            listing.price = parse_price(raw_price)
-        except ValueError as error:
-            listing.price_problem = str(error)
+    try:
+        listing = Listing(row, parse_id(present_ids[0]))
+    except ValueError as error:
+        return Listing(row, f"row {row}", problem=str(error))
+    listing.extra = {name: _as_float(value_at(record, name)) for name in extra_fields}
+    _read_photos(listing, record, names, policy)
+    _read_price(listing, record, names)
     return listing
 
 
+def _read_photos(listing: Listing, record: dict, names: FieldNames, policy: PhotoPolicy) -> None:
+    entries = next(
+        (found for path in names.candidates("images") if (found := photo_entries(value_at(record, path)))), []
+    )
+    for entry in dict.fromkeys(entries):
+        try:
+            listing.photos.append(policy.resolve(entry))
+        except ValueError as error:
+            listing.refused_photos.append((entry, str(error)))
+    if not listing.photos:
+        listing.problem = f"no usable photos ({len(listing.refused_photos)} refused)" if entries else "no photos"
+
+
+def _read_price(listing: Listing, record: dict, names: FieldNames) -> None:
+    present = [value_at(record, path) for path in names.candidates("price") if _has(record, path)]
+    problems = []
+    for value in present:
+        try:
+            listing.price = parse_price(value)
+            return
+        except ValueError as error:
+            problems.append(str(error))
+    listing.price_problem = problems[0] if problems else "no price"
+
+
 def _as_float(value) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+    if isinstance(value, bool):
         return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def fingerprint(data: bytes, listings: list[Listing]) -> str:
+    """A key of a listing's content and of the size and modification time of its local photo files."""
+    digest = hashlib.sha256(data)
+    for listing in listings:
+        for photo in listing.photos:
+            if not is_url(photo):
+                try:
+                    info = os.stat(photo)
+                    digest.update(f"{photo}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+                except OSError:
+                    digest.update(f"{photo}\0missing\0".encode())
+    return digest.hexdigest()

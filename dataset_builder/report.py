@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 
+from .locations import redact
 from .splits import TIER_NAMES
 
 
@@ -30,7 +31,11 @@ def _first(lines) -> list[str]:
 
 @dataclass
 class BuildReport:
-    """What a build read, kept and skipped; saved as `build_report.json` in a dataset, export or run folder."""
+    """What a build read, kept and skipped; saved as `build_report.json` in a dataset, export or run folder.
+
+    Locations and reasons are redacted on the way in (user names, passwords and token-like query
+    parameters of URLs), since the report travels with datasets and models.
+    """
 
     FILE_NAME = REPORT_FILE
 
@@ -44,11 +49,14 @@ class BuildReport:
     split_sizes: dict[str, int] = field(default_factory=dict)
     cut_points: list[float] = field(default_factory=list)
 
+    def __post_init__(self):
+        self.source = redact(self.source)
+
     def skip_house(self, house_id: str, reason: str) -> None:
-        self.skipped_houses.append({"id": house_id, "reason": reason})
+        self.skipped_houses.append({"id": house_id, "reason": redact(reason)})
 
     def fail_photo(self, house_id: str, photo: str, reason: str) -> None:
-        self.failed_photos.append({"id": house_id, "photo": photo, "reason": reason})
+        self.failed_photos.append({"id": house_id, "photo": redact(photo), "reason": redact(reason)})
 
     def summary(self) -> str:
         lines = [

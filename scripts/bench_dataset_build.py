@@ -33,7 +33,7 @@ import PIL
 from PIL import Image, features
 from transformers import HfArgumentParser
 
-from dataset_builder import FetchSettings, PhotoStore, read_listings
+from dataset_builder import DatasetOptions, PhotoStore, read_listings
 from dataset_builder.photos import decode_downscaled, downscale
 from zillow_vit.benchmarking import cpu_name, print_table
 
@@ -46,7 +46,6 @@ class BenchmarkArguments:
     num_photos: int = field(default=24, metadata={"help": "Large JPEGs generated (seeded) for both benchmarks."})
     photo_width: int = field(default=2000, metadata={"help": "Width of the generated photos (px)."})
     photo_height: int = field(default=1500, metadata={"help": "Height of the generated photos (px)."})
-    short_side: int = field(default=256, metadata={"help": "Stored short side (px), as in the dataset build."})
     benchmark_photos_dir: str | None = field(
         default=None,
         metadata={"help": "Also decode the JPEGs under DIR/images (e.g. /work/shared/data/houses-ahmed2016)."},
@@ -55,7 +54,6 @@ class BenchmarkArguments:
     repeats: int = field(default=3, metadata={"help": "Timed passes per measurement; the median is reported."})
     network_houses: int = field(default=16, metadata={"help": "Houses in the served listing."})
     photos_per_house: int = field(default=4, metadata={"help": "Photos per served house (distinct URLs)."})
-    workers: int = field(default=8, metadata={"help": "Download threads of the PhotoStore (project default 8)."})
     seed: int = field(default=0, metadata={"help": "Seed of the generated photos."})
 
 
@@ -217,16 +215,15 @@ def time_prepare(store: TimedPhotoStore, locations: list[str], requests_served: 
             "requests": requests_served["count"] - requests_before}  # fmt: skip
 
 
-def network_share(photos: list[bytes], args: BenchmarkArguments, work_dir: str) -> list[dict]:
+def network_share(photos: list[bytes], args: BenchmarkArguments, options: DatasetOptions, work_dir: str) -> list[dict]:
     """Cold (fresh cache, median of `repeats`) and warm `prepare` of a served listing."""
     site = os.path.join(work_dir, "site")
     listing_name = write_listing_site(site, photos, args.network_houses, args.photos_per_house)
-    settings = FetchSettings(max_workers=args.workers)
     with serve_folder(site) as (base_url, requests_served):
         locations = [photo for listing in read_listings(f"{base_url}/{listing_name}") for photo in listing.photos]
         cold_runs = []
         for repeat in range(args.repeats):
-            store = TimedPhotoStore(os.path.join(work_dir, f"cache{repeat}"), args.short_side, settings)
+            store = TimedPhotoStore(os.path.join(work_dir, f"cache{repeat}"), options.image_short_side, options)
             cold_runs.append(time_prepare(store, locations, requests_served))
         warm = time_prepare(store, locations, requests_served)
     cold = sorted(cold_runs, key=lambda run: run["wall_s"])[len(cold_runs) // 2]
@@ -235,27 +232,29 @@ def network_share(photos: list[bytes], args: BenchmarkArguments, work_dir: str) 
         rows.append({
             "cache": cache, "photos": len(locations), **run,
             "photos_per_s": len(locations) / run["wall_s"],
-            "network_share": run["download_s"] / (run["wall_s"] * args.workers),
+            "network_share": run["download_s"] / (run["wall_s"] * options.download_workers),
         })  # fmt: skip
     return rows
 
 
+FORMER_FLAGS = {"--short_side": "--image_short_side", "--workers": "--download_workers"}  # tests/test_benchmarks.py
+
+
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
-        args=sys.argv[1:] if argv is None else argv
-    )
+    argv = [FORMER_FLAGS.get(word, word) for word in (sys.argv[1:] if argv is None else argv)]
+    args, options = HfArgumentParser((BenchmarkArguments, DatasetOptions)).parse_args_into_dataclasses(args=argv)
     print(f"Machine: {machine_summary()}")
-    print(f"Settings: {asdict(args)}")
+    print(f"Settings: {asdict(args)}, short side {options.image_short_side}, {options.download_workers} workers")
     generated = make_large_photos(args.num_photos, args.photo_width, args.photo_height, args.seed)
-    decode_rows = [compare_decoders("generated", generated, args.short_side, args.repeats)]
+    decode_rows = [compare_decoders("generated", generated, options.image_short_side, args.repeats)]
     if args.benchmark_photos_dir:
         benchmark = read_benchmark_photos(args.benchmark_photos_dir, args.max_benchmark_photos)
-        decode_rows.append(compare_decoders("benchmark", benchmark, args.short_side, args.repeats))
+        decode_rows.append(compare_decoders("benchmark", benchmark, options.image_short_side, args.repeats))
     with tempfile.TemporaryDirectory(prefix="bench_dataset_build_") as work_dir:
-        network_rows = network_share(generated, args, work_dir)
+        network_rows = network_share(generated, args, options, work_dir)
 
     print(
-        f"\n(a) Decode + EXIF-rotate + downscale to short side {args.short_side} px, one thread (median of {args.repeats} passes)"
+        f"\n(a) Decode + EXIF-rotate + downscale to short side {options.image_short_side} px, one thread (median of {args.repeats} passes)"
     )
     print_table(decode_rows, {"photos": "{}", "count": "{}", "source_size": "{}", "stored_size": "{}",
                               "full_decode_per_s": "{:.1f}", "draft_decode_per_s": "{:.1f}", "speed_up": "{:.2f}x",
@@ -264,7 +263,7 @@ def main(argv: list[str] | None = None) -> dict:
         "mean_abs_diff: mean |draft - full| per pixel channel (0-255), over photos whose two outputs have the same size."
     )
     print(
-        f"\n(b) PhotoStore.prepare from a loopback server, {args.workers} workers (cold: median of {args.repeats} fresh caches)"
+        f"\n(b) PhotoStore.prepare from a loopback server, {options.download_workers} workers (cold: median of {args.repeats} fresh caches)"
     )
     print_table(network_rows, {"cache": "{}", "photos": "{}", "requests": "{}", "wall_s": "{:.3f}", "photos_per_s": "{:.1f}",
                                "download_s": "{:.3f}", "network_share": "{:.1%}"})  # fmt: skip

@@ -1,19 +1,29 @@
 import io
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from dataset_builder import BuildReport, FetchSettings, PhotoStore, build_house_dataset, price_tier, tercile_cut_points
+from dataset_builder import (
+    BuildReport,
+    DatasetOptions,
+    FetchSettings,
+    PhotoStore,
+    build_house_dataset,
+    price_tier,
+    tercile_cut_points,
+)
 
 from conftest import simple_houses, write_listing, write_photo
 
-FAST_FETCH = FetchSettings(max_workers=4, timeout=5, retries=2, backoff=0.01)
+FAST_FETCH = FetchSettings(download_workers=4, download_timeout=5, download_retries=2, download_backoff=0.01)
+FAST_OPTIONS = DatasetOptions(**asdict(FAST_FETCH))
 
 
 def build(source, tmp_path, **config):
-    return build_house_dataset(str(source), cache_dir=str(tmp_path / "cache"), fetch=FAST_FETCH, **config)
+    return build_house_dataset(str(source), cache_dir=str(tmp_path / "cache"), options=FAST_OPTIONS, **config)
 
 
 def test_relative_paths_build_splits_labels_and_features(tmp_path):
@@ -42,9 +52,9 @@ def test_cut_points_come_from_train_prices_only(tmp_path):
 
 def test_splits_are_seeded_and_balanced_over_price(tmp_path):
     listing = write_listing(tmp_path, simple_houses(tmp_path, count=100, photos_per_house=1))
-    first, _ = build(listing, tmp_path, seed=1)
-    again, _ = build(listing, tmp_path / "other", seed=1)
-    other_seed, _ = build(listing, tmp_path, seed=2)
+    first, _ = build(listing, tmp_path, split_seed=1)
+    again, _ = build(listing, tmp_path / "other", split_seed=1)
+    other_seed, _ = build(listing, tmp_path, split_seed=2)
     assert first["test"]["id"] == again["test"]["id"]
     assert first["test"]["id"] != other_seed["test"]["id"]
     for split in ("validation", "test"):  # one house from each price decile
@@ -140,7 +150,7 @@ def test_photos_are_stored_upright_rgb_and_downscaled(tmp_path):
 def test_oversized_download_is_refused(tmp_path, serve):
     write_photo(tmp_path / "big.jpg", size=(400, 400))
     server = serve(tmp_path)
-    store = PhotoStore(str(tmp_path / "photos"), settings=FetchSettings(max_bytes=500, retries=0))
+    store = PhotoStore(str(tmp_path / "photos"), settings=FetchSettings(max_photo_bytes=500, download_retries=0))
     result = store.prepare([f"{server.url}/big.jpg"])[f"{server.url}/big.jpg"]
     assert result.path is None and result.error.startswith("too large")
 
@@ -163,6 +173,8 @@ def test_report_summary_lists_at_most_twenty_of_a_kind():
 
 
 def test_unreachable_host_fails_after_its_retries(tmp_path):
-    store = PhotoStore(str(tmp_path / "photos"), settings=FetchSettings(retries=1, backoff=0.01, timeout=2))
+    store = PhotoStore(
+        str(tmp_path / "photos"), settings=FetchSettings(download_retries=1, download_backoff=0.01, download_timeout=2)
+    )
     url = "http://127.0.0.1:9/nothing.jpg"  # the discard port: nothing listens there
-    assert store.prepare([url])[url].error == "network error after 2 tries (ConnectionError)"
+    assert store.prepare([url])[url].error == "network error after 2 tries (connection failed)"

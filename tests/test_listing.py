@@ -84,26 +84,20 @@ def test_malformed_json_lines_names_the_line(tmp_path):
         read_listings(str(path))
 
 
-def test_object_without_a_single_house_list_is_rejected(tmp_path):
+def test_a_field_in_no_record_is_one_error_naming_the_fields_and_the_flag(tmp_path):
     path = tmp_path / "odd.json"
-    path.write_text(json.dumps({"a": [{"id": 1}], "b": [{"id": 2}]}))
-    with pytest.raises(ListingFormatError, match="exactly one list of houses, found 2"):
+    path.write_text(json.dumps({"data": {"homes": [{"key": 1, "cost": {"usd": 5}, "pics": ["a.jpg"]}]}}))
+    with pytest.raises(
+        ListingFormatError,
+        match=r"odd\.json: no record has an id field .*have: cost\.usd, key, pics\. Name it with --id_field",
+    ):
         read_listings(str(path))
+    listings = read_listings(str(path), id_field="key", price_field="cost.usd", images_field="pics")
+    assert [(item.house_id, item.price, item.skip_reason) for item in listings] == [("1", 5.0, None)]
 
 
-def test_price_problems_are_kept_apart_for_callers_that_need_no_price(tmp_path):
-    records = [
-        {"id": "noprice", "images": ["a.jpg"]},
-        {"id": "badprice", "price": "ask agent", "images": ["b.jpg"]},
-        {"id": "nothing", "price": "ask agent"},
-    ]
-    path = tmp_path / "houses.json"
-    path.write_text(json.dumps(records))
-    noprice, badprice, nothing = read_listings(str(path))
-    assert (noprice.problem, noprice.price_problem, noprice.photos) == (None, "no price", [str(tmp_path / "a.jpg")])
-    assert (badprice.problem, badprice.price_problem) == (None, "unparseable price 'ask agent'")
-    assert (nothing.problem, nothing.price_problem, nothing.skip_reason) == (
-        "no photos",
-        "unparseable price 'ask agent'",
-        "no photos",
-    )
+def test_object_without_houses_is_rejected(tmp_path):
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps({"meta": {"count": 2}, "a": [{"x": 1}], "b": [{"y": 2}]}))
+    with pytest.raises(ListingFormatError, match="no array of houses found"):
+        read_listings(str(path))
