@@ -431,11 +431,14 @@ def _read_photos(listing: Listing, record: dict, names: FieldNames, policy: Phot
     entries = next(
         (found for path in names.candidates("images") if (found := photo_entries(value_at(record, path)))), []
     )
-    for entry in dict.fromkeys(entries):
+    for entry in entries:
         try:
-            listing.photos.append(policy.resolve(entry))
+            location = policy.resolve(entry)
         except ValueError as error:
             listing.refused_photos.append((entry, str(error)))
+            continue
+        if location not in listing.photos:
+            listing.photos.append(location)
     if not listing.photos:
         listing.problem = f"no usable photos ({len(listing.refused_photos)} refused)" if entries else "no photos"
 

@@ -38,7 +38,8 @@ from .locations import LocalReadError, is_url, read_regular_file, url_problem
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
 MAX_REDIRECTS = 5
-PHOTO_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF", "BMP")
+Image.init()
+PHOTO_FORMATS = tuple(name for name in ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "BMP") if name in Image.OPEN)
 USER_AGENT = "zillow-vit-dataset-builder"
 _RAW_MAGIC = b"zillow-vit raw\n"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -316,7 +317,7 @@ class PhotoStore:
             self._cancelled.set()
             pool.shutdown(wait=True)
             watchdog.join()
-        return results
+        return {location: results[location] for location in unique}
 
     def _watch_deadlines(self) -> None:
         while not self._cancelled.wait(_WATCH_INTERVAL):
@@ -446,10 +447,14 @@ class PhotoStore:
             size += len(chunk)
             if size > cap:
                 raise PhotoError(f"too large (over the cap of {cap} bytes)")
-            if download.stopped or download.remaining() <= 0:
-                raise PhotoError(f"over the deadline of {self._deadline_text()}")
+            self._check_deadline(download)
             chunks.append(chunk)
+        self._check_deadline(download)  # a response cut by the watchdog can look complete
         return b"".join(chunks)
+
+    def _check_deadline(self, download: _Download) -> None:
+        if download.stopped or download.remaining() <= 0:
+            raise PhotoError(f"over the deadline of {self._deadline_text()}")
 
 
 def _retry_after_seconds(value: str) -> float | None:

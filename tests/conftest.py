@@ -62,21 +62,35 @@ def simple_houses(folder, count=30, photos_per_house=2):
 
 
 class LoopbackServer:
-    """Serves a folder on 127.0.0.1; counts requests per path; can fail a path with given statuses first."""
+    """Serves a folder on 127.0.0.1; counts requests per path; can fail a path with given statuses first
+    (a status, or a (status, headers) pair), and answers the paths of `routes` with their own handler
+    (`route(request_handler)`, for faulty responses)."""
 
     def __init__(self, directory):
         self.hits = Counter()
-        self.failures = {}  # path -> list of statuses to answer before serving the file
+        self.failures = {}  # path -> list of statuses (or (status, headers)) to answer before serving the file
+        self.routes = {}  # path -> function of the request handler that writes the whole response
+        self.stopping = threading.Event()
         server = self
 
         class Handler(SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self):
                 server.hits[self.path] += 1
                 planned = server.failures.get(self.path)
                 if planned:
-                    self.send_response(planned.pop(0))
-                    self.send_header("Content-Length", "0")
+                    status, headers = planned.pop(0), {}
+                    if isinstance(status, tuple):
+                        status, headers = status
+                    self.send_response(status)
+                    for name, value in {"Content-Length": "0", **headers}.items():
+                        self.send_header(name, value)
                     self.end_headers()
+                    return
+                route = server.routes.get(self.path.split("?")[0])
+                if route:
+                    route(self)
                     return
                 super().do_GET()
 
@@ -84,6 +98,7 @@ class LoopbackServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+        self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -92,6 +107,7 @@ class LoopbackServer:
         return self
 
     def __exit__(self, *exc):
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -1,5 +1,6 @@
 import io
 import json
+import time
 from dataclasses import asdict
 
 import numpy as np
@@ -178,3 +179,39 @@ def test_unreachable_host_fails_after_its_retries(tmp_path):
     )
     url = "http://127.0.0.1:9/nothing.jpg"  # the discard port: nothing listens there
     assert store.prepare([url])[url].error == "network error after 2 tries (connection failed)"
+
+
+def test_retry_after_is_honoured_and_a_404_is_fetched_once(tmp_path, serve):
+    write_photo(tmp_path / "a.jpg")
+    server = serve(tmp_path)
+    server.failures["/a.jpg"] = [(503, {"Retry-After": "1"})]
+    store = PhotoStore(str(tmp_path / "photos"), settings=FetchSettings(download_retries=3, download_backoff=0.01))
+    start = time.monotonic()
+    results = store.prepare([f"{server.url}/a.jpg", f"{server.url}/missing.jpg"])
+    assert time.monotonic() - start >= 0.95  # waited as the server asked, not the 0.01 s backoff
+    assert results[f"{server.url}/a.jpg"].path and server.hits["/a.jpg"] == 2
+    assert results[f"{server.url}/missing.jpg"].error == "HTTP 404" and server.hits["/missing.jpg"] == 1
+
+
+def send_chunked(body, chunk_size=100):
+    def route(handler):
+        handler.send_response(200)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for start in range(0, len(body), chunk_size):
+            piece = body[start : start + chunk_size]
+            handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+        handler.wfile.write(b"0\r\n\r\n")
+
+    return route
+
+
+def test_oversized_download_without_content_length_is_refused_while_streaming(tmp_path, serve):
+    body = write_photo(tmp_path / "big.jpg", size=(400, 400)).read_bytes()
+    server = serve(tmp_path)
+    server.routes["/chunked.jpg"] = send_chunked(body)
+    store = PhotoStore(str(tmp_path / "photos"), settings=FetchSettings(max_photo_bytes=len(body) // 2))
+    url = f"{server.url}/chunked.jpg"
+    assert store.prepare([url])[url].error == f"too large (over the cap of {len(body) // 2} bytes)"
+    roomy = PhotoStore(str(tmp_path / "roomy"), settings=FetchSettings(max_photo_bytes=len(body)))
+    assert roomy.prepare([url])[url].path  # the same chunked response under the cap is stored
