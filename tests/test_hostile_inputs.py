@@ -66,9 +66,11 @@ def answer(status, headers=(), body=b""):
 def drip(server, interval=0.2):
     def route(handler):
         handler.send_response(200)
-        handler.send_header("Content-Length", "1000")
+        handler.send_header("Content-Length", "100")
         handler.end_headers()
-        while not server.stopping.wait(interval):
+        for _ in range(100):  # 20 s in all: a test without a deadline fails instead of hanging
+            if server.stopping.wait(interval):
+                return
             handler.wfile.write(b"\xff")
             handler.wfile.flush()
 
@@ -78,7 +80,9 @@ def drip(server, interval=0.2):
 def drip_headers(server, interval=0.2):
     def route(handler):
         handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
-        while not server.stopping.wait(interval):
+        for _ in range(100):
+            if server.stopping.wait(interval):
+                return
             handler.wfile.write(b"X")
             handler.wfile.flush()
 
@@ -324,6 +328,7 @@ def test_ctrl_c_stops_the_workers_within_a_couple_of_seconds(tmp_path, serve):
         "9" * 5000,
         10**400,
         "NaN",
+        "850\u212a",
     ],
 )
 def test_malformed_prices_are_unparseable(raw):
