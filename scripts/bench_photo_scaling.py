@@ -25,10 +25,9 @@ import torch
 from transformers import HfArgumentParser
 
 from zillow_vit.benchmarking import machine_summary, print_table
-from zillow_vit.data.transforms import image_settings
-from zillow_vit.models import MODELS
+from zillow_vit.recipes import MODELS
 
-MULTI_PHOTO_MODELS = [name for name, entry in MODELS.items() if entry.reads_all_photos]
+MULTI_PHOTO_MODELS = [name for name, recipe in MODELS.items() if recipe.make_config().max_photos > 1]
 
 
 @dataclass
@@ -99,7 +98,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(f"Settings: {asdict(args)}")
     torch.manual_seed(args.seed)
     model, image_processor = MODELS[args.model].build(args.preset, backbone=args.pretrained_model_name_or_path)
-    (height, width), _, _ = image_settings(image_processor)
+    height, width = image_processor.crop_size
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)
     memory = PeakMemory(device)

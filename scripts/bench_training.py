@@ -29,8 +29,8 @@ from transformers import HfArgumentParser, PrinterCallback, Trainer, TrainerCall
 
 from dataset_builder import build_house_dataset
 from zillow_vit.benchmarking import machine_summary, print_table
-from zillow_vit.data import HouseTransform, collate_houses, photo_transforms
-from zillow_vit.models import MODELS
+from zillow_vit.data import HouseTransform, collate_houses, train_photo_transform
+from zillow_vit.recipes import MODELS
 
 
 @dataclass
@@ -138,10 +138,9 @@ def benchmark_model(name: str, train_split, label_names: list[str], args: Benchm
     model, image_processor = entry.build(
         args.preset, backbone=args.pretrained_model_name_or_path, id2label=dict(enumerate(label_names))
     )
-    max_photos = entry.photos_read(model.config)
     model.to(device)
     train_split.set_transform(
-        HouseTransform(photo_transforms(image_processor, train=True), max_photos, sample_photos=True)
+        HouseTransform(train_photo_transform(image_processor), model.config.max_photos, sample_photos=True)
     )
     steps = args.warmup_steps + args.measured_steps
     loader = DataLoader(train_split, batch_size=args.batch_size, collate_fn=collate_houses, drop_last=True,

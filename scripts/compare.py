@@ -22,10 +22,10 @@ import numpy as np
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForImageClassification, HfArgumentParser
 
 from zillow_vit import baselines, reporting
-from zillow_vit.data import DatasetArguments, photo_transforms
+from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
 from zillow_vit.metrics import load_tier_metric
-from zillow_vit.models import DEFAULT_BACKBONE, MODELS, register_auto_classes
+from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 
 TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
@@ -91,7 +91,7 @@ def reference_rows(dataset, label_names, backbone: str | None) -> dict[str, dict
         metric, classifier.predict(features[2]), test["label"], label_names
     )
     if backbone:
-        transform = photo_transforms(AutoImageProcessor.from_pretrained(backbone), train=False)
+        transform = processor_for_backbone(backbone).photo_transform()
         encoder = AutoModel.from_pretrained(backbone)
         features = [baselines.backbone_features(split, encoder, transform) for split in (train, validation, test)]
         classifier, c = baselines.fit_logistic_regression(features[0], train["label"], features[1], validation["label"])
@@ -122,7 +122,6 @@ def main(argv: list[str] | None = None) -> dict:
             report.save(dataset_dir)
     label_names = dataset["train"].features["label"].names
     extra = extra_args_by_model(args.run_args)
-    register_auto_classes()
 
     runs_by_name, rows, attention_pages = {}, {}, []
     for model in args.models:
@@ -132,13 +131,13 @@ def main(argv: list[str] | None = None) -> dict:
             for seed in args.seeds:
                 run_dir = os.path.join(args.output_dir, "runs", f"{model}-{head}-seed{seed}")
                 run_training(model, head, seed, dataset_dir, run_dir, extra.get("all", []) + extra.get(model, []))
-                max_photos = MODELS[model].photos_read(AutoConfig.from_pretrained(run_dir))
+                max_photos = AutoConfig.from_pretrained(run_dir).max_photos
                 runs.append(reporting.read_run(run_dir, name, seed, mean_photos_read(dataset["train"], max_photos)))
             runs_by_name[name] = runs
             rows[name] = reporting.summarize(runs)
-            if MODELS[model].reads_all_photos and head == args.heads[0]:
+            if max_photos > 1 and head == args.heads[0]:
                 attention_pages.append(
-                    (model, os.path.join(args.output_dir, "runs", f"{model}-{head}-seed{args.seeds[0]}"), max_photos)
+                    (model, os.path.join(args.output_dir, "runs", f"{model}-{head}-seed{args.seeds[0]}"))
                 )
 
     rows.update(reference_rows(dataset, label_names, compared_backbone(args.models, extra)))
@@ -162,11 +161,11 @@ def main(argv: list[str] | None = None) -> dict:
     reporting.plot_confusion_matrices(model_rows, label_names, os.path.join(args.output_dir, "confusion_matrices.png"))
 
     houses = [dataset["test"][i] for i in range(min(args.attention_houses, len(dataset["test"])))]
-    for model_name, run_dir, max_photos in attention_pages:
+    for model_name, run_dir in attention_pages:
         model = AutoModelForImageClassification.from_pretrained(run_dir)
-        transform = photo_transforms(AutoImageProcessor.from_pretrained(run_dir), train=False)
+        processor = AutoImageProcessor.from_pretrained(run_dir)
         path = os.path.join(args.output_dir, f"attention_{model_name}.png")
-        reporting.plot_photo_attention(model, houses, transform, max_photos, label_names, path)
+        reporting.plot_photo_attention(model, houses, processor, label_names, path)
     print(reporting.results_markdown(rows, title))
     return rows
 

@@ -9,17 +9,20 @@ and for multi-photo models the attention each photo got.
 """
 
 import json
+import logging
 import sys
-import tempfile
 from dataclasses import dataclass, field
 
+import httpx
 import torch
 from PIL import Image
 from transformers import AutoImageProcessor, AutoModelForImageClassification, HfArgumentParser
 
-from dataset_builder import PhotoStore, read_listings
-from zillow_vit.data import photo_transforms
-from zillow_vit.models import register_auto_classes
+import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
+from dataset_builder import read_listings
+from zillow_vit.models.image_processing_house import upright_rgb
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,33 +47,38 @@ def house_photo_locations(args: PredictArguments) -> list[str]:
     return listing.photos
 
 
-def load_photos(locations: list[str], cache_dir: str) -> list[Image.Image]:
-    """Fetched and downscaled as in the dataset build; a photo that fails is an error naming it."""
-    results = PhotoStore(cache_dir).prepare(locations, description="Reading photos")
-    failed = [f"{location}: {results[location].error}" for location in locations if results[location].error]
-    if failed:
-        raise ValueError("Unusable photos:\n" + "\n".join(failed))
-    return [Image.open(results[location].path).convert("RGB") for location in locations]
+def readable_photos(locations: list) -> list[Image.Image]:
+    """The photos opened upright and RGB; one that cannot be read is dropped with a warning naming it and why, and
+    only a house with no readable photo left is an error."""
+    photos, problems = [], []
+    for location in locations:
+        try:
+            photos.append(upright_rgb(location))
+        except (OSError, ValueError, httpx.HTTPError) as error:
+            problems.append(f"{location}: undecodable image ({type(error).__name__})")
+    for problem in problems:
+        logger.warning("Dropped photo %s", problem)
+    if not photos:
+        raise ValueError("No usable photo:\n" + "\n".join(problems))
+    return photos
 
 
 @torch.no_grad()
 def predict_house(model, image_processor, photos: list[Image.Image]) -> dict:
-    """Tier, probabilities or score, and per-photo attention for one house."""
+    """Tier, probabilities or score, and per-photo attention (multi-photo models) for one house: the first
+    `config.max_photos` photos, preprocessed by the run's own image processor."""
     config = model.config
-    photos = photos[: getattr(config, "max_photos", 1)]
-    transform = photo_transforms(image_processor, train=False)
-    pixel_values = torch.stack([transform(photo) for photo in photos])[None]
-    reads_all_photos = hasattr(model, "house_encoder")
-    output = model.eval()(pixel_values, output_attentions=reads_all_photos)
+    inputs = image_processor(photos, max_photos=config.max_photos)
+    output = model.eval()(**inputs, output_attentions=True)
     tier = config.id2label[int(output.logits.argmax(-1))]
-    result = {"tier": tier, "photos_read": len(photos) if reads_all_photos else 1}
+    result = {"tier": tier, "photos_read": int(inputs["photo_mask"].sum())}
     if output.score is not None:
         result["score"] = float(output.score[0])
     else:
         result["probabilities"] = {config.id2label[i]: float(p) for i, p in enumerate(output.logits.softmax(-1)[0])}
-    if reads_all_photos:
+    if output.photo_attention is not None:
         result["photo_attention"] = [round(float(a), 4) for a in output.photo_attention[0]]
-    if getattr(config, "tier_cut_points", None):
+    if config.tier_cut_points:
         result["tier_cut_points"] = config.tier_cut_points
     return result
 
@@ -79,12 +87,9 @@ def main(argv: list[str] | None = None) -> dict:
     (args,) = HfArgumentParser(PredictArguments).parse_args_into_dataclasses(
         args=sys.argv[1:] if argv is None else argv
     )
-    register_auto_classes()
     model = AutoModelForImageClassification.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
-    image_processor = AutoImageProcessor.from_pretrained(args.model)
-    with tempfile.TemporaryDirectory() as cache_dir:
-        photos = load_photos(house_photo_locations(args), cache_dir)
-    result = predict_house(model, image_processor, photos)
+    image_processor = AutoImageProcessor.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
+    result = predict_house(model, image_processor, readable_photos(house_photo_locations(args)))
     print(json.dumps(result, indent=2))
     return result
 

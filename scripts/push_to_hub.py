@@ -13,11 +13,10 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from transformers import AutoModelForImageClassification, HfArgumentParser
+from transformers import AutoImageProcessor, AutoModelForImageClassification, HfArgumentParser
 
 from dataset_builder import BuildReport
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
-from zillow_vit.models import register_auto_classes
 
 
 @dataclass
@@ -33,10 +32,10 @@ def prepare_run(run_dir: str, repo_id: str) -> None:
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
         has_code = "auto_map" in json.load(handle)
     if not has_code:
-        register_auto_classes()
         model = AutoModelForImageClassification.from_pretrained(run_dir)
         prepare_for_hub(model)
         model.save_pretrained(run_dir)
+        AutoImageProcessor.from_pretrained(run_dir).save_pretrained(run_dir)
     if not os.path.exists(os.path.join(run_dir, "README.md")):
         with open(os.path.join(run_dir, "all_results.json"), encoding="utf-8") as handle:
             metrics = json.load(handle)

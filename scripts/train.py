@@ -9,6 +9,7 @@ train, evaluate on validation (best checkpoint), evaluate on test → save model
 Every `TrainingArguments` option works from the command line; each model has its own defaults.
 """
 
+import argparse
 import json
 import logging
 import os
@@ -20,11 +21,11 @@ import transformers
 from transformers import HfArgumentParser, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
-from zillow_vit.data import DatasetArguments, HouseTransform, collate_houses, photo_transforms
+from zillow_vit.data import DatasetArguments, collate_houses, house_transforms
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
-from zillow_vit.models import DEFAULT_BACKBONE, MODELS
-from zillow_vit.models.tier_heads import HEAD_TYPES
+from zillow_vit.models import HEAD_TYPES
+from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 from zillow_vit.training import FreezeBackboneCallback, backbone_optimizer
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,10 @@ class ModelArguments:
 
 @dataclass
 class DataTrainingArguments(DatasetArguments):
-    max_photos: int | None = field(default=None, metadata={"help": "Most photos read per house (model's default)."})
+    max_photos: int | None = field(
+        default=None,
+        metadata={"help": "Photos read per house (the first ones; default: the preset's). Saved as config.max_photos."},
+    )
     train_photo_sampling: str = field(
         default="random",
         metadata={
@@ -84,8 +88,10 @@ class DataTrainingArguments(DatasetArguments):
 
 def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArguments, TrainingArguments]:
     """Parse the command line, with the chosen model's training defaults under any flag given."""
-    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments))
-    model_name = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)[0].model
+    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments), description=__doc__)
+    model_flag = argparse.ArgumentParser(add_help=False)
+    model_flag.add_argument("--model", default=ModelArguments.model, choices=sorted(MODELS))
+    model_name = model_flag.parse_known_args(argv)[0].model
     parser.set_defaults(
         output_dir=os.path.join("runs", model_name),
         use_cpu=not torch.accelerator.is_available(),  # several processes on a CPU-only machine then join one gloo group
@@ -129,27 +135,29 @@ def main(argv: list[str] | None = None) -> dict:
     limit_splits(dataset, data_args)
 
     label_names = dataset["train"].features["label"].names
+    run_fields = {
+        "head_type": model_args.head_type,
+        "id2label": dict(enumerate(label_names)),
+        "label2id": {name: index for index, name in enumerate(label_names)},
+        "tier_cut_points": report.cut_points,
+    }
+    if data_args.max_photos is not None:
+        run_fields["max_photos"] = data_args.max_photos
     model, image_processor = entry.build(
         model_args.preset,
         backbone=model_args.pretrained_model_name_or_path,
-        **json.loads(model_args.config_overrides or "{}"),
-        head_type=model_args.head_type,
-        id2label=dict(enumerate(label_names)),
-        label2id={name: index for index, name in enumerate(label_names)},
-        tier_cut_points=report.cut_points,
+        **{**json.loads(model_args.config_overrides or "{}"), **run_fields},
     )
     prepare_for_hub(model)  # every checkpoint and the final save carry auto_map and the model's .py files
-    max_photos = data_args.max_photos or entry.photos_read(model.config)
+    max_photos = model.config.max_photos
     logger.info(
         "Model %s (%s preset, %s head): %.2f M parameters, up to %d photos per house",
         model_args.model, model_args.preset, model_args.head_type, model.num_parameters() / 1e6, max_photos,
     )  # fmt: skip
 
-    sample_training_photos = data_args.train_photo_sampling == "random"
-    train_transform = photo_transforms(image_processor, train=True)
-    dataset["train"].set_transform(HouseTransform(train_transform, max_photos, sample_training_photos))
-    for split in ("validation", "test"):
-        dataset[split].set_transform(HouseTransform(photo_transforms(image_processor, train=False), max_photos, False))
+    transforms = house_transforms(image_processor, max_photos, data_args.train_photo_sampling == "random")
+    for split, transform in transforms.items():
+        dataset[split].set_transform(transform)
 
     trainer = Trainer(
         model=model,

@@ -3,9 +3,9 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForImageClassification
 
-from zillow_vit.models import MODELS, register_auto_classes
 from zillow_vit.models.configuration_house_cnn import HouseCNNConfig
 from zillow_vit.models.modeling_house_cnn import HouseCNNForImageClassification
+from zillow_vit.recipes import MODELS
 
 TIERS = {0: "cheap", 1: "average", 2: "expensive"}
 
@@ -48,7 +48,6 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
     model = tiny_cnn()
     model.save_pretrained(tmp_path)
     assert set(load_file(tmp_path / "model.safetensors")) == set(model.state_dict())
-    register_auto_classes()
     loaded = AutoModelForImageClassification.from_pretrained(tmp_path).eval()
     assert isinstance(loaded, HouseCNNForImageClassification)
     assert loaded.config.id2label == TIERS and loaded.config.conv_channels == [8, 16]

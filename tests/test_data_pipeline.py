@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from transformers import ViTImageProcessor
 
 from dataset_builder import assign_splits, price_tier
 from dataset_builder.synthetic import TIER_MARKER_COLOURS, make_synthetic_houses
-from zillow_vit.data import HouseTransform, collate_houses, photo_transforms
+from zillow_vit.data import HouseTransform, collate_houses, train_photo_transform
+from zillow_vit.models import HousePhotoProcessor
 
-PROCESSOR = ViTImageProcessor(size={"height": 24, "width": 24}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+PROCESSOR = HousePhotoProcessor(size={"height": 24, "width": 24})
 
 
 def test_assign_splits_gives_exact_fractions():
@@ -49,7 +49,7 @@ def photos(count, size=(40, 30)):
 
 
 def test_eval_transform_reads_first_photos_in_order():
-    transform = HouseTransform(photo_transforms(PROCESSOR, train=False), max_photos=2, sample_photos=False)
+    transform = HouseTransform(PROCESSOR.photo_transform(), max_photos=2, sample_photos=False)
     batch = transform({"images": [photos(4), photos(1)], "label": [2, 0]})
     assert [tuple(p.shape) for p in batch["pixel_values"]] == [(2, 3, 24, 24), (1, 3, 24, 24)]
     red = batch["pixel_values"][0][:, 0, 12, 12]
@@ -59,7 +59,7 @@ def test_eval_transform_reads_first_photos_in_order():
 
 def test_train_transform_samples_photos_at_random_in_listing_order():
     random.seed(0)
-    transform = HouseTransform(photo_transforms(PROCESSOR, train=True), max_photos=3, sample_photos=True)
+    transform = HouseTransform(train_photo_transform(PROCESSOR), max_photos=3, sample_photos=True)
     seen = set()
     for _ in range(20):
         reds = transform({"images": [photos(6)], "label": [1]})["pixel_values"][0][:, 0].mean(dim=(1, 2))

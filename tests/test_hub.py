@@ -17,8 +17,9 @@ import torch
 import yaml
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, List, Value
 from PIL import Image as PILImage
-from transformers import AutoModelForImageClassification
+from transformers import AutoImageProcessor, AutoModelForImageClassification
 
+import zillow_vit  # noqa: F401  (registers the Auto classes)
 from dataset_builder import TIER_NAMES, BuildReport, build_house_dataset
 from dataset_builder.report import tier_ranges
 from zillow_vit.hub import (
@@ -28,7 +29,6 @@ from zillow_vit.hub import (
     push_run_to_hub,
     write_model_card,
 )
-from zillow_vit.models import register_auto_classes
 
 from conftest import load_script, write_tiny_vit_checkpoint
 
@@ -74,14 +74,13 @@ def runs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def shared_models(runs, tmp_path_factory):
     """Each run prepared for the Hub and saved to its own folder with a model card: {model: (folder, model)}."""
-    register_auto_classes()
     shared = {}
     for name, (run_dir, metrics) in runs.items():
         model = AutoModelForImageClassification.from_pretrained(run_dir).eval()
         folder = tmp_path_factory.mktemp("hub") / name
         prepare_for_hub(model)
         model.save_pretrained(folder)
-        shutil.copy(run_dir / "preprocessor_config.json", folder)
+        AutoImageProcessor.from_pretrained(run_dir).save_pretrained(folder)
         write_model_card(folder, f"user/zillow-vit-{name}", metrics, BuildReport.load(run_dir))
         shared[name] = (folder, model)
     return shared
@@ -127,7 +126,8 @@ def test_model_card_names_the_cut_points_metrics_and_remote_code_usage(runs, sha
     assert f"| Accuracy | {metrics['eval_accuracy']:.3f} | {metrics['test_accuracy']:.3f} |" in readme
     assert 'from_pretrained("user/zillow-vit-cnn", trust_remote_code=True)' in readme
     assert report.source in readme
-    assert "up to 6 photos per house" in (shared_models["vit-scratch"][0] / "README.md").read_text()
+    assert "the first 6 photos of each house" in (shared_models["vit-scratch"][0] / "README.md").read_text()
+    assert "the first photo of each house" in readme
 
 
 def test_push_script_gives_an_old_run_folder_its_code_and_card(runs, tmp_path):

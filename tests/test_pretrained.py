@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from transformers import AutoModel, TimmWrapperConfig, TimmWrapperModel, ViTImageProcessor
+from transformers import AutoImageProcessor, AutoModel, TimmWrapperConfig, TimmWrapperModel
 
-from zillow_vit.models import MODELS
 from zillow_vit.models.tier_heads import TierHead
+from zillow_vit.recipes import MODELS
 
 from conftest import load_script, write_tiny_vit_checkpoint
 
@@ -73,7 +73,7 @@ def same_weights(state, other):
 
 def test_backbone_weights_are_loaded_and_new_layers_fresh(backbone):
     model = ENTRY.model_class.from_backbone(backbone, **ENTRY.config_kwargs("tiny"))
-    assert same_weights(model.photo_encoder.state_dict(), encoder_state(backbone))
+    assert same_weights(model.backbone.state_dict(), encoder_state(backbone))
     assert model.config.backbone == backbone
     output = model.eval()(torch.randn(2, 3, 3, 32, 32), photo_mask=torch.tensor([[1, 1, 1], [1, 0, 0]]).bool())
     assert output.logits.shape == (2, 3)
@@ -81,7 +81,7 @@ def test_backbone_weights_are_loaded_and_new_layers_fresh(backbone):
 
 def test_fine_tuning_changes_the_backbone_and_saves_its_config(backbone, tmp_path):
     trained = train(backbone, tmp_path / "run")
-    assert not same_weights(trained.photo_encoder.state_dict(), encoder_state(backbone))
+    assert not same_weights(trained.backbone.state_dict(), encoder_state(backbone))
     assert trained.config.encoder.model_type in ("vit", "timm_wrapper")
     assert (tmp_path / "run" / "preprocessor_config.json").exists()
 
@@ -89,16 +89,16 @@ def test_fine_tuning_changes_the_backbone_and_saves_its_config(backbone, tmp_pat
 def test_frozen_backbone_stays_equal_while_the_head_learns(backbone, tmp_path):
     fresh = ENTRY.model_class.from_backbone(backbone, **ENTRY.config_kwargs("tiny"))
     trained = train(backbone, tmp_path / "run", "--freeze_backbone_epochs", "2")
-    assert same_weights(trained.photo_encoder.state_dict(), encoder_state(backbone))
-    assert not torch.equal(trained.projection.weight, fresh.projection.weight)
+    assert same_weights(trained.backbone.state_dict(), encoder_state(backbone))
+    assert not torch.equal(trained.photo_encoder.projection.weight, fresh.photo_encoder.projection.weight)
 
 
 def test_image_processor_of_the_backbone_drives_the_inputs(tmp_path):
     backbone = write_tiny_vit_checkpoint(tmp_path / "vit-backbone")
     train(backbone, tmp_path / "run", "--max_steps", "1")
-    saved = ViTImageProcessor.from_pretrained(tmp_path / "run")
+    saved = AutoImageProcessor.from_pretrained(tmp_path / "run")
     assert list(saved.image_mean) == [0.4] * 3 and list(saved.image_std) == [0.2] * 3
-    assert saved.size == {"height": 32, "width": 32}
+    assert saved.size == {"height": 32, "width": 32} and saved.shortest_edge == 32
 
 
 @pytest.mark.parametrize(

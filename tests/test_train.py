@@ -11,7 +11,7 @@ import json
 import pytest
 from transformers import AutoModelForImageClassification
 
-from zillow_vit.models import register_auto_classes
+import zillow_vit  # noqa: F401  (registers the Auto classes)
 
 from conftest import load_script
 
@@ -54,7 +54,6 @@ def test_cnn_trains_above_chance_and_writes_the_run_directory(cnn_run):
         assert key in results
     assert sum(map(sum, json.loads(results["test_confusion_matrix"]))) == 120
     report = json.loads((output_dir / "build_report.json").read_text())
-    register_auto_classes()
     model = AutoModelForImageClassification.from_pretrained(output_dir)
     assert model.config.tier_cut_points == report["cut_points"]
     assert model.config.id2label == {0: "cheap", 1: "average", 2: "expensive"}

@@ -1,5 +1,8 @@
-"""zillow-vit: tell a house's price tier (cheap / average / expensive) from its listing photos."""
+"""zillow-vit: tell a house's price tier (cheap / average / expensive) from its listing photos.
 
-from .models import MODELS, register_auto_classes
+Importing it registers the project's models and image processor with the transformers Auto classes."""
 
-__all__ = ["MODELS", "register_auto_classes"]
+from . import models
+from .recipes import MODELS
+
+__all__ = ["MODELS", "models"]

@@ -25,6 +25,8 @@ from huggingface_hub import (
 from dataset_builder import TIER_NAMES, BuildReport
 from dataset_builder.report import tier_ranges
 
+from .models import HousePhotoProcessor
+
 # metric key suffix in all_results.json -> (row label, metric type on the Hub)
 METRICS = {
     "accuracy": ("Accuracy", "accuracy"),
@@ -42,12 +44,14 @@ RUN_FILES_NOT_UPLOADED = [
 
 
 def prepare_for_hub(model) -> None:
-    """Register the model's config and class for the auto classes: `save_pretrained` then writes `auto_map` into
-    config.json and copies the modeling/configuration files (and what they import relatively) beside the weights.
+    """Register the model's config, class and image processor for the Auto classes: `save_pretrained` then writes
+    `auto_map` into config.json / preprocessor_config.json and copies the .py files (and what they import
+    relatively) beside the weights.
 
-    Both calls set a class attribute, so every later save of this model class in the process carries the code."""
+    Each call sets a class attribute, so every later save in the process (checkpoints too) carries the code."""
     model.config.register_for_auto_class()
     model.register_for_auto_class("AutoModelForImageClassification")
+    HousePhotoProcessor.register_for_auto_class("AutoImageProcessor")
 
 
 def write_model_card(output_dir, model_name: str, metrics: dict, report: BuildReport) -> ModelCard:
@@ -84,16 +88,16 @@ def write_model_card(output_dir, model_name: str, metrics: dict, report: BuildRe
         for name, (label, _) in METRICS.items()
         if f"eval_{name}" in metrics or f"test_{name}" in metrics
     ]
-    photos = (
-        f"up to {config['max_photos']} photos per house" if "max_photos" in config else "the first photo of each house"
-    )
+    max_photos = config["max_photos"]
+    photos = "the first photo of each house" if max_photos == 1 else f"the first {max_photos} photos of each house"
     body = f"""
 # {model_name}
 
 `{architecture}` (model type `{config["model_type"]}`, custom code from the `zillow-vit` project) tells a house's
-price tier from its listing photos; it reads {photos}. The three tiers are the terciles of the training prices:
+price tier from its listing photos; it reads {photos} (`config.max_photos`). The three tiers are the terciles of
+the training prices (`config.tier_cut_points`):
 
-**{tier_ranges(report.cut_points)}**
+**{tier_ranges(config["tier_cut_points"])}**
 
 ## Results
 
@@ -108,22 +112,20 @@ called cheap when expensive or the reverse. Chance accuracy is 0.333.
 
 ```python
 import torch
-from PIL import Image
 from transformers import AutoImageProcessor, AutoModelForImageClassification
 
 model = AutoModelForImageClassification.from_pretrained("{model_name}", trust_remote_code=True)
-processor = AutoImageProcessor.from_pretrained("{model_name}")
+processor = AutoImageProcessor.from_pretrained("{model_name}", trust_remote_code=True)
 
-photos = [Image.open(path).convert("RGB") for path in ["front.jpg", "kitchen.jpg", "garden.jpg"]]
-pixel_values = processor(photos, return_tensors="pt")["pixel_values"].unsqueeze(0)  # (batch, photos, 3, H, W)
-photo_mask = torch.ones(pixel_values.shape[:2], dtype=torch.bool)  # False marks padded photo slots
+house = ["front.jpg", "kitchen.jpg", "garden.jpg"]  # paths, URLs or PIL images, in listing order
+inputs = processor(house, max_photos=model.config.max_photos)  # pixel_values (1, photos, 3, H, W), photo_mask
 with torch.no_grad():
-    logits = model(pixel_values=pixel_values, photo_mask=photo_mask).logits
+    logits = model(**inputs).logits
 print(model.config.id2label[logits.argmax(-1).item()])
 ```
 
-A batch of houses pads every house to the most photos in the batch with zeros and marks the padding in
-`photo_mask`.
+A batch of houses is a list of such lists: the processor pads every house to the most photos in the batch with
+zeros and marks the padding in `photo_mask`. The processor preprocesses exactly as the model was evaluated.
 
 ## Training data
 

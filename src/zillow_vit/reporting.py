@@ -122,14 +122,16 @@ def plot_confusion_matrices(rows: dict[str, dict], label_names: list[str], path:
 
 
 @torch.no_grad()
-def plot_photo_attention(model, houses, transform, max_photos: int, label_names: list[str], path: str) -> None:
-    """Example houses, one row each: the photos the model read, titled with the attention each got."""
+def plot_photo_attention(model, houses, processor, label_names: list[str], path: str) -> None:
+    """Example houses, one row each: the photos the model read (its first `config.max_photos`), titled with the
+    attention each got."""
     model.eval()
+    max_photos = model.config.max_photos
     columns = max(min(len(house["images"]), max_photos) for house in houses)
     figure, axes = plt.subplots(len(houses), columns, figsize=(2.2 * columns + 1.5, 2.0 * len(houses)), squeeze=False)
     for row, house in zip(axes, houses):
         photos = house["images"][:max_photos]
-        output = model(torch.stack([transform(photo) for photo in photos])[None], output_attentions=True)
+        output = model(**processor(photos), output_attentions=True)
         attention = output.photo_attention[0].tolist()
         predicted = label_names[int(output.logits.argmax(-1))]
         for column, axis in enumerate(row):

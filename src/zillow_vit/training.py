@@ -10,12 +10,13 @@ logger = logging.getLogger(__name__)
 
 
 def backbone_optimizer(model: torch.nn.Module, args: TrainingArguments, backbone_lr_scale: float) -> torch.optim.AdamW:
-    """AdamW with the photo encoder at `learning_rate * backbone_lr_scale` and the new layers at `learning_rate`;
-    no weight decay on biases and norms. The Trainer still builds the schedule (warmup, decay) around it."""
+    """AdamW with the pretrained `model.backbone` at `learning_rate * backbone_lr_scale` and the new layers at
+    `learning_rate`; no weight decay on biases and norms. The Trainer still builds the schedule (warmup, decay)."""
     decay = set(get_parameter_names(model, [torch.nn.LayerNorm, torch.nn.BatchNorm2d], ["bias"]))
+    backbone = {id(parameter) for parameter in model.backbone.parameters()}
     groups = {}
     for name, parameter in model.named_parameters():
-        in_body = name.startswith("photo_encoder.")
+        in_body = id(parameter) in backbone
         key = (in_body, name in decay)
         groups.setdefault(key, []).append(parameter)
     return torch.optim.AdamW(
@@ -38,7 +39,7 @@ def keep_in_eval_mode(module: torch.nn.Module, inputs) -> None:
 
 
 class FreezeBackboneCallback(TrainerCallback):
-    """Keeps the photo encoder frozen for the first `epochs` epochs (linear probing), then trains it too.
+    """Keeps the pretrained `model.backbone` frozen for the first `epochs` epochs (linear probing), then trains it too.
 
     Frozen means no gradients and eval mode at every forward (Trainer switches the model to train mode each
     step), so batch-norm statistics and dropout stay put as well.
@@ -50,13 +51,13 @@ class FreezeBackboneCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.epoch is None or state.epoch < self.epochs:
-            model.photo_encoder.requires_grad_(False)
-            self.eval_hook = model.photo_encoder.register_forward_pre_hook(keep_in_eval_mode)
-            logger.info("Photo encoder frozen for the first %d epoch(s)", self.epochs)
+            model.backbone.requires_grad_(False)
+            self.eval_hook = model.backbone.register_forward_pre_hook(keep_in_eval_mode)
+            logger.info("Backbone frozen for the first %d epoch(s)", self.epochs)
 
     def on_epoch_end(self, args, state, control, model=None, **kwargs):
         if self.eval_hook is not None and round(state.epoch) >= self.epochs:
-            model.photo_encoder.requires_grad_(True)
+            model.backbone.requires_grad_(True)
             self.eval_hook.remove()
             self.eval_hook = None
-            logger.info("Photo encoder unfrozen after epoch %d", self.epochs)
+            logger.info("Backbone unfrozen after epoch %d", self.epochs)

@@ -2,6 +2,13 @@
 
 from .collator import collate_houses
 from .loading import DatasetArguments
-from .transforms import HouseTransform, photo_transforms
+from .transforms import HouseTransform, house_transforms, processor_for_backbone, train_photo_transform
 
-__all__ = ["DatasetArguments", "HouseTransform", "collate_houses", "photo_transforms"]
+__all__ = [
+    "DatasetArguments",
+    "HouseTransform",
+    "collate_houses",
+    "house_transforms",
+    "processor_for_backbone",
+    "train_photo_transform",
+]

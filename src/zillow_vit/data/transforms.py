@@ -1,44 +1,50 @@
 """Photo transforms (torchvision transforms v2) and the per-house transform given to `set_transform`.
 
-Size, mean and std come from an image processor, so a pretrained backbone's own preprocessing drives
-the pipeline, and every run saves them as one `ViTImageProcessor` for inference.
+Evaluation uses the model's own image processor (`HousePhotoProcessor.photo_transform()`), the one saved with every
+run, so a loaded model preprocesses exactly as it was evaluated; training augments at the same size, mean and std.
 """
 
+import math
 import random
 
 import torch
 from torchvision.transforms import v2
-from transformers import ViTImageProcessor
+from transformers import AutoImageProcessor
+
+from ..models.image_processing_house import HousePhotoProcessor, upright_rgb
 
 
-def image_settings(image_processor) -> tuple[tuple[int, int], list[float], list[float]]:
-    """(height, width), mean and std of a transformers image processor or of a timm one (`data_config`)."""
-    data_config = getattr(image_processor, "data_config", None)
+def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
+    """The house processor with a pretrained backbone's input size, resize, mean and std: a timm model's
+    `data_config` (crop fraction included) or a transformers image processor (`size`, `crop_size`)."""
+    source = AutoImageProcessor.from_pretrained(backbone)
+    data_config = getattr(source, "data_config", None)
     if data_config is not None:
-        return tuple(data_config["input_size"][1:]), list(data_config["mean"]), list(data_config["std"])
-    size = image_processor.size
-    height, width = (size["height"], size["width"]) if "height" in size else (size["shortest_edge"],) * 2
-    return (height, width), list(image_processor.image_mean), list(image_processor.image_std)
-
-
-def house_image_processor(size: tuple[int, int], mean: list[float], std: list[float]) -> ViTImageProcessor:
-    """The image processor saved with every model: resize to `size`, rescale, normalise."""
-    return ViTImageProcessor(size={"height": size[0], "width": size[1]}, image_mean=mean, image_std=std)
-
-
-def photo_transforms(image_processor, train: bool) -> v2.Compose:
-    """Train: random resized crop and horizontal flip; eval: resize and centre crop. Then normalise."""
-    size, mean, std = image_settings(image_processor)
-    if train:
-        geometry = [v2.RandomResizedCrop(size, scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()]
+        height, width = data_config["input_size"][1:]
+        shortest_edge = math.floor(min(height, width) / data_config.get("crop_pct", 1.0))
+        return HousePhotoProcessor(
+            {"height": height, "width": width}, shortest_edge, data_config["mean"], data_config["std"]
+        )
+    size = dict(source.size)
+    crop = getattr(source, "crop_size", None) if getattr(source, "do_center_crop", False) else None
+    if crop:
+        height, width, shortest_edge = crop["height"], crop["width"], size.get("shortest_edge")
+    elif "height" in size:
+        height, width, shortest_edge = size["height"], size["width"], None
     else:
-        geometry = [v2.Resize(min(size), antialias=True), v2.CenterCrop(size)]
+        height = width = shortest_edge = size["shortest_edge"]
+    return HousePhotoProcessor({"height": height, "width": width}, shortest_edge, source.image_mean, source.image_std)
+
+
+def train_photo_transform(processor: HousePhotoProcessor) -> v2.Compose:
+    """Random resized crop (80–100 % of the photo) and horizontal flip at the processor's size, mean and std."""
     return v2.Compose(
         [
             v2.ToImage(),
-            *geometry,
+            v2.RandomResizedCrop(processor.crop_size, scale=(0.8, 1.0), antialias=True),
+            v2.RandomHorizontalFlip(),
             v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize(mean=mean, std=std),
+            v2.Normalize(mean=processor.image_mean, std=processor.image_std),
         ]
     )
 
@@ -46,8 +52,8 @@ def photo_transforms(image_processor, train: bool) -> v2.Compose:
 class HouseTransform:
     """Batch of houses → `pixel_values` (one (photos, 3, H, W) tensor per house) and `labels`.
 
-    Reads at most `max_photos` photos per house: a random sample of them (in listing order) when
-    `sample_photos`, else the first `max_photos` in listing order.
+    Reads at most `max_photos` photos per house (the model's `config.max_photos`): a random sample of them (in listing
+    order) when `sample_photos`, else the first `max_photos` in listing order, the rule every model applies.
     """
 
     def __init__(self, photo_transform: v2.Compose, max_photos: int, sample_photos: bool):
@@ -62,6 +68,15 @@ class HouseTransform:
 
     def __call__(self, batch: dict) -> dict:
         pixel_values = [
-            torch.stack([self.photo_transform(photo) for photo in self.select(photos)]) for photos in batch["images"]
+            torch.stack([self.photo_transform(upright_rgb(photo)) for photo in self.select(photos)])
+            for photos in batch["images"]
         ]
         return {"pixel_values": pixel_values, "labels": batch["label"]}
+
+
+def house_transforms(processor: HousePhotoProcessor, max_photos: int, sample_training_photos: bool) -> dict:
+    """`set_transform` functions per split: augmented (and optionally sampled) photos for train, the processor's
+    evaluation transform on the first `max_photos` photos for validation and test."""
+    evaluation = HouseTransform(processor.photo_transform(), max_photos, sample_photos=False)
+    training = HouseTransform(train_photo_transform(processor), max_photos, sample_training_photos)
+    return {"train": training, "validation": evaluation, "test": evaluation}

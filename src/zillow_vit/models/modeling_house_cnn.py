@@ -6,6 +6,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from .configuration_house_cnn import HouseCNNConfig
+from .house_inputs import photos_read
 from .tier_heads import HouseClassifierOutput, TierHead
 
 
@@ -28,8 +29,8 @@ class HouseCNNPreTrainedModel(PreTrainedModel):
 class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
     """Conv blocks (3x3 conv, ReLU, 2x2 max-pool), flatten, dense + ReLU, then the tier head.
 
-    Takes a house batch like every model of the project, `pixel_values` of shape (batch, photos, 3, H, W),
-    and reads only the first photo of each house; (batch, 3, H, W) is taken as one photo per house.
+    Takes a house batch like every model of the project, `pixel_values` of shape (batch, photos, 3, H, W), and
+    reads the first photo of each house (`config.max_photos` is 1); (batch, 3, H, W) is one photo per house.
     """
 
     def __init__(self, config: HouseCNNConfig):
@@ -51,7 +52,7 @@ class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
         return_dict: bool | None = None,
         **kwargs,
     ) -> HouseClassifierOutput:
-        first_photo = pixel_values[:, 0] if pixel_values.dim() == 5 else pixel_values
+        first_photo = photos_read(pixel_values, photo_mask, self.config.max_photos)[0][:, 0]
         logits, score, loss = self.classifier(self.hidden(self.features(first_photo)), labels)
         return HouseClassifierOutput(loss=loss, logits=logits, score=score)
 

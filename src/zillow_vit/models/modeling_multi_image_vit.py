@@ -1,7 +1,7 @@
 """Multi-image ViT: a ViT encodes each photo of a house, a transformer over the photo vectors classifies the house.
 
-Reads top to bottom: patch embeddings, attention, MLP, block, photo encoder, house encoder, pre-trained base,
-classification model. Self-contained apart from its config (imported relatively), so it can ship as Hub custom code.
+Reads top to bottom: patch embeddings, attention, MLP, block, photo encoder, house encoder, the multi-photo house
+classifier (shared with the pretrained-backbone model, which passes in its own photo encoder), the scratch model. Self-contained apart from its config (imported relatively), so it can ship as Hub custom code.
 """
 
 import torch
@@ -10,7 +10,9 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
 
+from .configuration_house import HouseEncoderConfig
 from .configuration_multi_image_vit import MultiImageViTConfig
+from .house_inputs import photos_read
 from .tier_heads import HouseClassifierOutput, TierHead
 
 
@@ -37,7 +39,7 @@ class MultiImageViTPatchEmbeddings(nn.Module):
 class MultiImageViTAttention(nn.Module):
     """Multi-head self-attention. SDPA, or explicit softmax when the attention weights are asked for."""
 
-    def __init__(self, config: MultiImageViTConfig, num_heads: int):
+    def __init__(self, config: HouseEncoderConfig, num_heads: int):
         super().__init__()
         self.num_heads = num_heads
         self.head_dim = config.hidden_size // num_heads
@@ -70,7 +72,7 @@ class MultiImageViTAttention(nn.Module):
 class MultiImageViTMLP(nn.Module):
     """Linear → GELU → dropout → Linear → dropout."""
 
-    def __init__(self, config: MultiImageViTConfig):
+    def __init__(self, config: HouseEncoderConfig):
         super().__init__()
         intermediate_size = int(config.hidden_size * config.mlp_ratio)
         self.fc1 = nn.Linear(config.hidden_size, intermediate_size)
@@ -84,7 +86,7 @@ class MultiImageViTMLP(nn.Module):
 class MultiImageViTBlock(nn.Module):
     """Pre-norm transformer block: x + attention(norm(x)), then x + mlp(norm(x)). Used by both encoders."""
 
-    def __init__(self, config: MultiImageViTConfig, num_heads: int):
+    def __init__(self, config: HouseEncoderConfig, num_heads: int):
         super().__init__()
         self.norm1 = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.attention = MultiImageViTAttention(config, num_heads)
@@ -128,7 +130,7 @@ class MultiImageViTPhotoEncoder(nn.Module):
 class MultiImageViTHouseEncoder(nn.Module):
     """Transformer over a house's photo vectors with a learned house token prepended and no position embedding."""
 
-    def __init__(self, config: MultiImageViTConfig):
+    def __init__(self, config: HouseEncoderConfig):
         super().__init__()
         self.house_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
         self.layers = nn.ModuleList(
@@ -158,16 +160,30 @@ class MultiImageViTHouseEncoder(nn.Module):
         return self.norm(hidden_states[:, 0]), all_hidden_states, all_attentions
 
 
-class MultiImageViTPreTrainedModel(PreTrainedModel):
-    """Weight initialisation and loading/saving for the multi-image ViT."""
+class MultiPhotoHouseClassifier(PreTrainedModel):
+    """A house read from its photos: `photo_encoder` turns each *real* photo into a vector (any module with the
+    interface `(n, channels, height, width)` → `(n, config.hidden_size)`; cost linear in the number of photos, padded
+    slots never read), the house encoder attends across a house's vectors, the tier head decides.
 
-    config_class = MultiImageViTConfig
-    base_model_prefix = "multi_image_vit"
+    Both multi-photo models are this class with their own photo encoder passed in: a ViT from scratch
+    ([`MultiImageViTForImageClassification`]) or a pretrained backbone ([`MultiImagePretrainedForImageClassification`]).
+    """
+
     main_input_name = "pixel_values"
     input_modalities = ("image",)
+    accepts_loss_kwargs = False
     _no_split_modules = ["MultiImageViTBlock"]
 
+    def __init__(self, config: HouseEncoderConfig, photo_encoder: nn.Module):
+        super().__init__(config)
+        self.photo_encoder = photo_encoder
+        self.house_encoder = MultiImageViTHouseEncoder(config)
+        self.dropout = nn.Dropout(config.classifier_dropout_prob)
+        self.classifier = TierHead(config.hidden_size, config.num_labels, config.head_type)
+
     def _init_weights(self, module: nn.Module) -> None:
+        """Truncated normal weights, zero biases, unit layer norms; a pretrained backbone inside the photo encoder is
+        a `PreTrainedModel` of its own, which transformers initialises (or loads) with its own `_init_weights`."""
         std = self.config.initializer_range
         if isinstance(module, (nn.Linear, nn.Conv2d)):
             init.trunc_normal_(module.weight, std=std)
@@ -181,12 +197,14 @@ class MultiImageViTPreTrainedModel(PreTrainedModel):
         elif isinstance(module, MultiImageViTHouseEncoder):
             init.trunc_normal_(module.house_token, std=std)
 
+    def save_pretrained(self, save_directory, *args, save_original_format: bool = False, **kwargs):
+        """Saves the parameters under the names the live model has (`save_original_format=False`).
 
-class MultiImageHouseReader:
-    """`forward` of the multi-image models: `self.encode_photos` turns each *real* photo into a vector of
-    `config.hidden_size` (cost linear in the number of photos, padded slots never read), the vectors are put
-    back in their padded slots, `self.house_encoder` reads the house and `self.classifier` (a `TierHead`) decides.
-    """
+        transformers would otherwise rename the weights of a backbone it knows (a `ViTModel`'s `layers.0.attention.
+        q_proj` back to `encoder.layer.0.attention.attention.query`); `from_pretrained` maps them back, but `Trainer`
+        restores checkpoints (resume, `load_best_model_at_end`) with a plain non-strict `load_state_dict` and would
+        silently keep the backbone it has."""
+        return super().save_pretrained(save_directory, *args, save_original_format=save_original_format, **kwargs)
 
     def forward(
         self,
@@ -201,7 +219,7 @@ class MultiImageHouseReader:
         r"""
         pixel_values (`torch.FloatTensor` of shape `(batch_size, num_photos, num_channels, height, width)`):
             Photos of each house, padded to a common `num_photos`. `(batch_size, num_channels, height, width)` is
-            read as one photo per house.
+            read as one photo per house. Only the first `config.max_photos` photo slots are read.
         photo_mask (`torch.BoolTensor` or 0/1 `torch.LongTensor` of shape `(batch_size, num_photos)`, *optional*):
             True (1) for a real photo, False (0) for padding. Only real photos are encoded, so padded slots cannot
             change the output. Defaults to all photos real.
@@ -212,14 +230,10 @@ class MultiImageHouseReader:
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
         return_dict = self.config.return_dict if return_dict is None else return_dict
-        if pixel_values.dim() == 4:
-            pixel_values = pixel_values.unsqueeze(1)
-        batch_size, num_photos = pixel_values.shape[:2]
-        if photo_mask is None:
-            photo_mask = torch.ones(batch_size, num_photos, dtype=torch.bool, device=pixel_values.device)
-        photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)
+        pixel_values, photo_mask = photos_read(pixel_values, photo_mask, self.config.max_photos)
+        batch_size, num_photos = photo_mask.shape
 
-        real_photo_vectors = self.encode_photos(pixel_values[photo_mask])
+        real_photo_vectors = self.photo_encoder(pixel_values[photo_mask])
         photo_vectors = real_photo_vectors.new_zeros(batch_size, num_photos, self.config.hidden_size)
         photo_vectors[photo_mask] = real_photo_vectors
 
@@ -242,21 +256,15 @@ class MultiImageHouseReader:
         return output if return_dict else output.to_tuple()
 
 
-class MultiImageViTForImageClassification(MultiImageHouseReader, MultiImageViTPreTrainedModel):
-    """Classifies houses from their photos: photo encoder per real photo, house encoder, tier head."""
+class MultiImageViTForImageClassification(MultiPhotoHouseClassifier):
+    """Classifies houses from their photos: a ViT trained from scratch per real photo, house encoder, tier head."""
 
-    accepts_loss_kwargs = False
+    config_class = MultiImageViTConfig
+    base_model_prefix = "multi_image_vit"
 
     def __init__(self, config: MultiImageViTConfig):
-        super().__init__(config)
-        self.photo_encoder = MultiImageViTPhotoEncoder(config)
-        self.house_encoder = MultiImageViTHouseEncoder(config)
-        self.dropout = nn.Dropout(config.classifier_dropout_prob)
-        self.classifier = TierHead(config.hidden_size, config.num_labels, config.head_type)
+        super().__init__(config, MultiImageViTPhotoEncoder(config))
         self.post_init()
 
-    def encode_photos(self, photos: torch.Tensor) -> torch.Tensor:
-        return self.photo_encoder(photos)
 
-
-__all__ = ["MultiImageHouseReader", "MultiImageViTPreTrainedModel", "MultiImageViTForImageClassification"]
+__all__ = ["MultiImageViTForImageClassification", "MultiPhotoHouseClassifier"]

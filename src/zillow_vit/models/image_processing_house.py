@@ -1,0 +1,89 @@
+"""Image processor of every house model: the photos of one house, or of a batch of houses, → `pixel_values` and
+`photo_mask`, preprocessed exactly as the model was evaluated in training (the training script's evaluation
+transform *is* `HousePhotoProcessor.photo_transform()`). Ships with the model as Hub custom code."""
+
+import torch
+from PIL import Image, ImageOps
+from torchvision.transforms import v2
+from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
+from transformers.image_utils import load_image
+
+from .house_inputs import pad_houses
+
+
+class HousePhotoProcessor(BaseImageProcessor):
+    r"""
+    Each photo is turned upright (EXIF orientation) and RGB, resized so that its short side is `shortest_edge`
+    (aspect ratio kept), centre-cropped to `size`, scaled to [0, 1] and normalised with `image_mean` / `image_std`.
+
+    Args:
+        size (`dict`, *optional*, defaults to `{"height": 224, "width": 224}`): the model's input size.
+        shortest_edge (`int`, *optional*): short side after the resize; defaults to the short side of `size`
+            (a centre crop of the whole short side). A backbone evaluated with a crop fraction sets it larger.
+        image_mean (`list[float]`, *optional*, defaults to `[0.5, 0.5, 0.5]`): per-channel mean.
+        image_std (`list[float]`, *optional*, defaults to `[0.5, 0.5, 0.5]`): per-channel standard deviation.
+
+    Call it with one house (a list of photos), a batch of houses (a list of such lists) or one photo; a photo is a PIL
+    image, a local path or an http(s) URL. Pass `max_photos=model.config.max_photos` to skip preprocessing photos the
+    model would not read (the model reads the first `max_photos` either way).
+    """
+
+    model_input_names = ["pixel_values", "photo_mask"]
+
+    def __init__(
+        self,
+        size: dict | None = None,
+        shortest_edge: int | None = None,
+        image_mean: list[float] | None = None,
+        image_std: list[float] | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.size = dict(size or {"height": 224, "width": 224})
+        self.shortest_edge = shortest_edge or min(self.size["height"], self.size["width"])
+        self.image_mean = list(image_mean or [0.5, 0.5, 0.5])
+        self.image_std = list(image_std or [0.5, 0.5, 0.5])
+
+    @property
+    def crop_size(self) -> tuple[int, int]:
+        return self.size["height"], self.size["width"]
+
+    def photo_transform(self) -> v2.Compose:
+        """One upright RGB PIL photo → normalised `(3, height, width)` float tensor."""
+        return v2.Compose(
+            [
+                v2.ToImage(),
+                v2.Resize(self.shortest_edge, antialias=True),
+                v2.CenterCrop(self.crop_size),
+                v2.ToDtype(torch.float32, scale=True),
+                v2.Normalize(mean=self.image_mean, std=self.image_std),
+            ]
+        )
+
+    def preprocess(self, images, max_photos: int | None = None, return_tensors="pt", **kwargs) -> BatchFeature:
+        """`pixel_values` `(houses, photos, 3, height, width)`, zero-padded, and `photo_mask` `(houses, photos)`."""
+        houses = as_houses(images)
+        if any(not photos for photos in houses):
+            raise ValueError("Every house needs at least one photo.")
+        transform = self.photo_transform()
+        tensors = [torch.stack([transform(upright_rgb(photo)) for photo in photos[:max_photos]]) for photos in houses]
+        pixel_values, photo_mask = pad_houses(tensors)
+        return BatchFeature({"pixel_values": pixel_values, "photo_mask": photo_mask}, tensor_type=return_tensors)
+
+
+def as_houses(images) -> list[list]:
+    """One photo → one house of one photo; a flat list → one house; a list of lists → a batch of houses."""
+    if not isinstance(images, (list, tuple)):
+        return [[images]]
+    if images and all(isinstance(item, (list, tuple)) for item in images):
+        return [list(photos) for photos in images]
+    return [list(images)]
+
+
+def upright_rgb(photo) -> Image.Image:
+    """A PIL image, path or URL → the photo upright (EXIF orientation applied) in RGB."""
+    image = load_image(photo) if isinstance(photo, str) else photo
+    return ImageOps.exif_transpose(image).convert("RGB")
+
+
+__all__ = ["HousePhotoProcessor"]

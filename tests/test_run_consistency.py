@@ -1,0 +1,177 @@
+"""A trained run means one thing to everyone who loads it: Trainer's restore paths, the saved image processor,
+the photo count and cut points in the config, the dataset description, and the Auto classes on import."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+from transformers import AutoImageProcessor, AutoModelForImageClassification, TimmWrapperConfig, TimmWrapperModel
+
+import zillow_vit  # noqa: F401  (registers the Auto classes)
+from dataset_builder import build_house_dataset
+from zillow_vit.data import HouseTransform
+from zillow_vit.recipes import MODELS
+
+from conftest import load_script, simple_houses, write_listing, write_tiny_vit_checkpoint
+
+
+def write_tiny_timm_checkpoint(folder):
+    torch.manual_seed(0)
+    pretrained_cfg = {"input_size": (3, 32, 32), "mean": (0.5,) * 3, "std": (0.5,) * 3, "num_classes": 0}
+    config = TimmWrapperConfig.from_dict(
+        {"architecture": "test_efficientnet", "pretrained_cfg": pretrained_cfg}, num_labels=3
+    )
+    TimmWrapperModel(config).save_pretrained(folder)
+    return str(folder)
+
+
+BACKBONES = {"vit": write_tiny_vit_checkpoint, "timm": write_tiny_timm_checkpoint}
+
+
+def train(output_dir, model="vit-pretrained", backbone=None, *extra):
+    argv = ["--model", model, "--preset", "tiny", "--num_synthetic_houses", "45", "--synthetic_image_size", "32",
+            "--dataset_cache_dir", str(output_dir.parent / "cache"), "--output_dir", str(output_dir),
+            "--disable_tqdm", "true", "--learning_rate", "1e-2", "--backbone_learning_rate_scale", "1.0", *extra]  # fmt: skip
+    if backbone:
+        argv += ["--pretrained_model_name_or_path", backbone]
+    return load_script("train").main(argv)
+
+
+def tensors(folder):
+    return load_file(folder / "model.safetensors")
+
+
+def assert_same_tensors(saved, live):
+    assert saved.keys() == live.keys()
+    assert all(torch.equal(saved[name], live[name]) for name in saved), "a restored tensor differs"
+
+
+@pytest.fixture(params=sorted(BACKBONES))
+def backbone(request, tmp_path):
+    return BACKBONES[request.param](tmp_path / f"{request.param}-backbone")
+
+
+def test_best_checkpoint_is_restored_whole(backbone, tmp_path, capfd):
+    run = tmp_path / "run"
+    train(run, "vit-pretrained", backbone, "--max_steps", "4", "--eval_strategy", "steps", "--eval_steps", "1",
+          "--save_strategy", "steps", "--save_steps", "1", "--save_total_limit", "10",
+          "--metric_for_best_model", "loss", "--greater_is_better", "false")  # fmt: skip
+    live = AutoModelForImageClassification.from_pretrained(run).state_dict()
+    for checkpoint in run.glob("checkpoint-*"):  # saved under the live names, which Trainer restores strictly
+        assert tensors(checkpoint).keys() == live.keys()
+    best = json.loads((run / "trainer_state.json").read_text())["best_model_checkpoint"]
+    assert_same_tensors(tensors(run / best.split("/")[-1]), tensors(run))
+    assert "missing keys" not in capfd.readouterr().err.lower()
+
+
+def test_resumed_run_continues_with_its_fine_tuned_backbone(backbone, tmp_path, capfd):
+    first, resumed = tmp_path / "first", tmp_path / "resumed"
+    one_epoch = ["--num_train_epochs", "1", "--save_strategy", "epoch", "--eval_strategy", "no",
+                 "--load_best_model_at_end", "false"]  # fmt: skip
+    train(first, "vit-pretrained", backbone, *one_epoch)
+    (checkpoint,) = first.glob("checkpoint-*")
+    shutil.copytree(checkpoint, resumed / checkpoint.name)
+    train(resumed, "vit-pretrained", backbone, *one_epoch)  # picks up the checkpoint: nothing left to train
+    step = json.loads((checkpoint / "trainer_state.json").read_text())["global_step"]
+    assert json.loads((resumed / "trainer_state.json").read_text())["global_step"] == step
+    assert_same_tensors(tensors(checkpoint), tensors(resumed))
+    assert "missing keys" not in capfd.readouterr().err.lower()
+
+
+PHOTO_SIZES = {"square": (60, 60), "4:3": (80, 60), "3:2": (90, 60), "portrait": (60, 80)}
+
+
+def textured_photo(size, seed):
+    generator = torch.Generator().manual_seed(seed)
+    pixels = torch.randint(0, 256, (size[1], size[0], 3), generator=generator, dtype=torch.uint8)
+    return Image.fromarray(pixels.numpy())
+
+
+@pytest.fixture(scope="module")
+def scratch_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "vit-scratch"
+    train(run, "vit-scratch", None, "--max_steps", "2", "--max_photos", "3")
+    return run
+
+
+@pytest.mark.parametrize("shape", sorted(PHOTO_SIZES))
+def test_saved_processor_preprocesses_like_evaluation(scratch_run, shape):
+    photos = [textured_photo(PHOTO_SIZES[shape], seed) for seed in range(4)]
+    processor = AutoImageProcessor.from_pretrained(scratch_run)
+    _, built = MODELS["vit-scratch"].build("tiny")  # the processor train.py builds, whose transform evaluates
+    evaluation = HouseTransform(built.photo_transform(), max_photos=3, sample_photos=False)
+    expected = evaluation({"images": [photos], "label": [0]})["pixel_values"][0]
+    inputs = processor(photos, max_photos=3)
+    assert inputs["pixel_values"].shape == (1, 3, 3, 32, 32) and inputs["photo_mask"].all()
+    torch.testing.assert_close(inputs["pixel_values"][0], expected, rtol=0, atol=1e-6)
+
+
+def test_processor_and_predict_script_give_the_same_tier(scratch_run, tmp_path):
+    houses = []
+    for index, shape in enumerate(sorted(PHOTO_SIZES)):
+        paths = []
+        for k in range(4):
+            path = tmp_path / f"{shape.replace(':', 'x')}_{k}.png"
+            textured_photo(PHOTO_SIZES[shape], 10 * index + k).save(path)
+            paths.append(str(path))
+        houses.append(paths)
+    model = AutoModelForImageClassification.from_pretrained(scratch_run).eval()
+    processor = AutoImageProcessor.from_pretrained(scratch_run)
+    predict = load_script("predict")
+    for paths in houses:
+        with torch.no_grad():
+            probabilities = model(**processor(paths, max_photos=model.config.max_photos)).logits.softmax(-1)[0]
+        result = predict.main(["--model", str(scratch_run), "--photos", *paths])
+        assert result["photos_read"] == 3
+        assert result["tier"] == model.config.id2label[int(probabilities.argmax())]
+        assert list(result["probabilities"].values()) == pytest.approx(probabilities.tolist(), abs=1e-6)
+
+
+def test_config_declares_the_photo_count_and_cut_points(scratch_run):
+    config = json.loads((scratch_run / "config.json").read_text())
+    report = json.loads((scratch_run / "build_report.json").read_text())
+    assert config["max_photos"] == 3 and config["tier_cut_points"] == report["cut_points"]
+    model = AutoModelForImageClassification.from_pretrained(scratch_run).eval()
+    photos = torch.randn(2, 5, 3, 32, 32)
+    with torch.no_grad():  # the model itself reads the first max_photos photos, whoever calls it
+        assert torch.equal(model(photos).logits, model(photos[:, :3]).logits)
+        assert not torch.equal(model(photos).logits, model(photos[:, 2:]).logits)
+    assert MODELS["cnn"].make_config().max_photos == 1
+
+
+def test_cnn_refuses_more_than_one_photo(tmp_path):
+    with pytest.raises(ValueError, match="reads one photo per house; max_photos must be 1"):
+        train(tmp_path / "run", "cnn", None, "--max_photos", "2", "--max_steps", "1")
+
+
+def test_dataset_description_summarises_the_build_even_with_skipped_houses(tmp_path):
+    houses = simple_houses(tmp_path, count=30)
+    houses.append({"id": "no-price", "images": houses[0]["images"]})
+    dataset, report = build_house_dataset(str(write_listing(tmp_path, houses)), cache_dir=str(tmp_path / "cache"))
+    description = dataset["train"].info.description
+    assert "skipped" not in description and "30 of 31 houses kept" in description
+
+
+REGISTERED_ON_IMPORT = r"""
+import sys, torch
+from transformers import AutoImageProcessor, AutoModelForImageClassification
+import zillow_vit
+from zillow_vit.recipes import MODELS
+
+model, processor = MODELS["vit-scratch"].build("tiny")
+model.save_pretrained(sys.argv[1]); processor.save_pretrained(sys.argv[1])
+loaded = AutoModelForImageClassification.from_pretrained(sys.argv[1])
+assert type(loaded) is type(model), type(loaded)
+assert type(AutoImageProcessor.from_pretrained(sys.argv[1])) is type(processor)
+"""
+
+
+def test_importing_the_package_registers_the_auto_classes(tmp_path):
+    result = subprocess.run([sys.executable, "-c", REGISTERED_ON_IMPORT, str(tmp_path / "model")],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
