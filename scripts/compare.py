@@ -33,7 +33,9 @@ TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.p
 @dataclass
 class CompareArguments:
     output_dir: str = field(default="reports/compare", metadata={"help": "Report folder (runs go in its runs/)."})
-    models: list[str] = field(default_factory=lambda: list(MODELS), metadata={"help": "Models to compare."})
+    models: list[str] = field(
+        default_factory=lambda: list(MODELS), metadata={"help": "Models to compare.", "choices": sorted(MODELS)}
+    )
     heads: list[str] = field(
         default_factory=lambda: ["classification", "score"], metadata={"help": "Heads to compare."}
     )
@@ -110,7 +112,7 @@ def compared_backbone(models: list[str], extra: dict[str, list[str]]) -> str | N
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = HfArgumentParser((CompareArguments, DatasetArguments))
+    parser = HfArgumentParser((CompareArguments, DatasetArguments), description=__doc__)
     args, data_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     os.makedirs(args.output_dir, exist_ok=True)
     dataset, report = data_args.load()

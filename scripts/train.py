@@ -10,7 +10,6 @@ Every `TrainingArguments` option works from the command line; each model has its
 """
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -19,8 +18,9 @@ from dataclasses import dataclass, field
 import torch
 import transformers
 from transformers import HfArgumentParser, Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
+from zillow_vit.checkpoints import last_complete_checkpoint
+from zillow_vit.cli import check_location, config_overrides, usage_error
 from zillow_vit.data import DatasetArguments, collate_houses, house_transforms
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
@@ -98,7 +98,20 @@ def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArgume
         **RUN_DEFAULTS,
         **MODELS[model_name].training_defaults,
     )
-    return parser.parse_args_into_dataclasses(args=argv)
+    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    check_arguments(model_args, data_args)
+    return model_args, data_args, training_args
+
+
+def check_arguments(model_args: ModelArguments, data_args: DataTrainingArguments) -> None:
+    """Wrong input fails here, in one line with exit status 2, before any photo is fetched."""
+    recipe = MODELS[model_args.model]
+    if model_args.preset not in recipe.presets:
+        usage_error(f"--preset {model_args.preset}: {model_args.model} has presets {', '.join(sorted(recipe.presets))}")
+    config_overrides(model_args.config_overrides, recipe.config_class)
+    check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
+    if recipe.uses_backbone:
+        check_location("--pretrained_model_name_or_path", model_args.pretrained_model_name_or_path)
 
 
 def setup_logging(training_args: TrainingArguments) -> None:
@@ -146,7 +159,7 @@ def main(argv: list[str] | None = None) -> dict:
     model, image_processor = entry.build(
         model_args.preset,
         backbone=model_args.pretrained_model_name_or_path,
-        **{**json.loads(model_args.config_overrides or "{}"), **run_fields},
+        **{**config_overrides(model_args.config_overrides, entry.config_class), **run_fields},
     )
     prepare_for_hub(model)  # every checkpoint and the final save carry auto_map and the model's .py files
     max_photos = model.config.max_photos
@@ -176,8 +189,10 @@ def main(argv: list[str] | None = None) -> dict:
     )
 
     checkpoint = training_args.resume_from_checkpoint
-    if checkpoint is None and os.path.isdir(training_args.output_dir):
-        checkpoint = get_last_checkpoint(training_args.output_dir)
+    if checkpoint is None:
+        checkpoint, skipped = last_complete_checkpoint(training_args.output_dir)
+        for path, reason in skipped:
+            logger.warning("Skipping %s, written only in part: %s", path, reason)
         if checkpoint is not None:
             logger.info("Resuming from %s (use another --output_dir to start afresh)", checkpoint)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)

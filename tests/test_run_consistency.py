@@ -175,3 +175,18 @@ def test_importing_the_package_registers_the_auto_classes(tmp_path):
     result = subprocess.run([sys.executable, "-c", REGISTERED_ON_IMPORT, str(tmp_path / "model")],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_rerun_after_a_kill_mid_checkpoint_resumes_from_the_last_complete_one(tmp_path, caplog):
+    run = tmp_path / "run"
+    steps = ["--eval_strategy", "no", "--load_best_model_at_end", "false", "--save_strategy", "steps",
+             "--save_steps", "2", "--save_total_limit", "5"]  # fmt: skip
+    train(run, "cnn", None, "--max_steps", "2", *steps)
+    (run / "checkpoint-4").mkdir()  # killed as the next checkpoint was being written
+    shutil.copytree(run / "checkpoint-2", run / "checkpoint-3")
+    weights = run / "checkpoint-3" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # killed mid-write
+    train(run, "cnn", None, "--max_steps", "4", *steps)
+    assert json.loads((run / "trainer_state.json").read_text())["global_step"] == 4
+    assert "Resuming from" in caplog.text and "checkpoint-2" in caplog.text
+    assert "checkpoint-3, written only in part" in caplog.text

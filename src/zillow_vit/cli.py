@@ -1,0 +1,46 @@
+"""Checks the scripts run on their arguments before any work: wrong input fails in one line with exit status 2."""
+
+import json
+import os
+import re
+import sys
+from dataclasses import fields
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+LISTING_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def usage_error(message: str):
+    """Print `script: error: message` and exit with status 2, as argparse does for its own errors."""
+    print(f"{os.path.basename(sys.argv[0]) or 'zillow-vit'}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def is_remote(location: str) -> bool:
+    """An http(s) URL, or a Hub repo id (`user/name`) that is not a local path or listing file."""
+    if location.startswith(("http://", "https://")):
+        return True
+    return bool(HUB_ID.match(location)) and not location.endswith(LISTING_SUFFIXES) and not os.path.exists(location)
+
+
+def check_location(flag: str, location: str | None) -> None:
+    """A local file or folder given to `flag` must exist (URLs and Hub ids are checked when they are read)."""
+    if location and not is_remote(location) and not os.path.exists(location):
+        usage_error(f"{flag} {location}: no such file or folder")
+
+
+def config_overrides(text: str | None, config_class) -> dict:
+    """`--config_overrides`: a JSON object whose keys are fields of `config_class`."""
+    if not text:
+        return {}
+    try:
+        overrides = json.loads(text)
+    except json.JSONDecodeError as error:
+        usage_error(f"--config_overrides is not valid JSON ({error.msg} at char {error.pos}): {text}")
+    if not isinstance(overrides, dict):
+        usage_error(f"--config_overrides must be a JSON object of config fields, got {text}")
+    known = {field.name for field in fields(config_class)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        usage_error(f"--config_overrides: {config_class.__name__} has no field {', '.join(unknown)}")
+    return overrides

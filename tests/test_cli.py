@@ -1,0 +1,48 @@
+"""The scripts' command lines tell the truth: each model's real defaults in --help, wrong input in one line with
+exit status 2 before any work."""
+
+import pytest
+
+from conftest import load_script
+
+USAGE_ERRORS = {
+    "unknown preset": (["--preset", "huge"], "--preset huge: cnn has presets default, tiny"),
+    "malformed overrides": (["--config_overrides", "{hidden: 2"], "--config_overrides is not valid JSON"),
+    "overrides not an object": (["--config_overrides", "[1, 2]"], "must be a JSON object of config fields"),
+    "unknown config field": (["--config_overrides", '{"hiden_size": 2}'], "HouseCNNConfig has no field hiden_size"),
+    "missing listing": (["--dataset", "nowhere/houses.json"], "--dataset nowhere/houses.json: no such file"),
+    "missing backbone folder": (
+        ["--model", "vit-pretrained", "--pretrained_model_name_or_path", "./no-backbone"],
+        "--pretrained_model_name_or_path ./no-backbone: no such file or folder",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(USAGE_ERRORS))
+def test_train_refuses_wrong_input_in_one_line(case, tmp_path, capsys):
+    argv, message = USAGE_ERRORS[case]
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("train").main([*argv, "--output_dir", str(tmp_path / "run"), "--dataset_cache_dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and message in error
+    assert list(tmp_path.iterdir()) == []  # nothing built, fetched or written
+
+
+def test_compare_refuses_an_unknown_model(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("compare").main(["--models", "cnn", "resnet"])
+    assert exit_info.value.code == 2 and "invalid choice: 'resnet'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("model", "learning_rate", "epochs"), [("cnn", "0.0001", "5"), ("vit-scratch", "0.0003", "30")]
+)
+def test_help_shows_the_defaults_the_model_really_uses(model, learning_rate, epochs, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_script("train").main(["--model", model, "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"The initial learning rate for the optimizer. (default: {learning_rate})" in text
+    assert f"Total number of training epochs to perform. (default: {epochs})" in text
+    assert "Train a price-tier model on house photos" in text  # the script's docstring is its description
