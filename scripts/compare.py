@@ -1,14 +1,18 @@
 #!/usr/bin/env python
-"""Train and evaluate every model on one dataset, identical splits, several seeds; write the report.
+"""Train and evaluate every model on the same houses, cross-validated, several seeds; write the report.
 
-    python scripts/compare.py --dataset houses.json --output_dir reports/houses \
+    python scripts/compare.py --dataset houses.json --output_dir reports/houses --folds 5 \
         --run_args "vit-pretrained=--pretrained_model_name_or_path checkpoints/efficientnet-lite0"
 
-Each run is `scripts/train.py` in its own process (its folder under OUTPUT_DIR/runs; finished runs are
-kept, so an interrupted comparison picks up where it stopped). Then: reference rows on the same splits
-(always-majority, logistic regression on colour statistics, and a linear probe on the frozen backbone's
-features when vit-pretrained is compared), `results.json`, `results.md`, learning curves, confusion
-matrices, and for the multi-photo models a page of example houses with the attention each photo got.
+With `--folds K` (default 5) the houses are dealt into K folds balanced over price; each fold is the test split
+once, a price-balanced share of the rest validates, and each fold's tiers come from its own training prices. With
+`--folds 0` the dataset's own train/validation/test split is used. Each run is `scripts/train.py` in its own process
+(OUTPUT_DIR/fold-K/runs/...; finished runs and fold datasets are kept, so an interrupted comparison picks up where it
+stopped). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, and a
+linear probe on the frozen backbone's features when vit-pretrained is compared), every metric as a mean over folds
+with its 95 % interval, paired differences between rows on the same folds (which difference is real),
+`results.json`, `results.md`, learning curves, confusion matrices, and for the multi-photo models a page of example
+houses with the attention each photo got.
 """
 
 import json
@@ -19,12 +23,17 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+from datasets import DatasetDict, load_from_disk
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForImageClassification, HfArgumentParser
 
+from dataset_builder import BuildReport
+from dataset_builder.folds import fold_dataset, pool_houses
 from zillow_vit import baselines, reporting
+from zillow_vit.cli import check_location
 from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
 from zillow_vit.metrics import load_tier_metric
+from zillow_vit.models import HEAD_TYPES
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 
 TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
@@ -32,15 +41,18 @@ TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.p
 
 @dataclass
 class CompareArguments:
-    output_dir: str = field(default="reports/compare", metadata={"help": "Report folder (runs go in its runs/)."})
+    output_dir: str = field(default="reports/compare", metadata={"help": "Report folder (folds and runs go in it)."})
     models: list[str] = field(
         default_factory=lambda: list(MODELS), metadata={"help": "Models to compare.", "choices": sorted(MODELS)}
     )
     heads: list[str] = field(
-        default_factory=lambda: ["classification", "score"], metadata={"help": "Heads to compare."}
+        default_factory=lambda: ["classification", "score"],
+        metadata={"help": "Heads to compare.", "choices": list(HEAD_TYPES)},
     )
-    seeds: list[int] = field(
-        default_factory=lambda: [0, 1, 2], metadata={"help": "Training seeds (splits stay fixed)."}
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "Training seeds (folds stay fixed)."})
+    folds: int = field(
+        default=5,
+        metadata={"help": "Cross-validation folds (every house tested once per seed); 0: the dataset's split."},
     )
     run_args: list[str] = field(
         default_factory=list,
@@ -49,12 +61,49 @@ class CompareArguments:
     attention_houses: int = field(default=6, metadata={"help": "Test houses on each attention page."})
 
 
+@dataclass
+class Split:
+    """One train/validation/test split of the comparison (a fold, or the dataset's own split) and where it lives."""
+
+    name: str
+    folder: str  # its runs go in folder/runs
+    dataset_dir: str  # the saved dataset every run of this split reads
+    dataset: DatasetDict
+    report: BuildReport
+
+
 def extra_args_by_model(run_args: list[str]) -> dict[str, list[str]]:
     extra = {}
     for item in run_args:
         name, _, arguments = item.partition("=")
         extra.setdefault(name, []).extend(shlex.split(arguments))
     return extra
+
+
+def saved_split(name: str, folder: str, dataset: DatasetDict, report: BuildReport) -> Split:
+    """The split saved under `folder/dataset` (kept if already there, so every run reads the very same houses)."""
+    dataset_dir = os.path.join(folder, "dataset")
+    if not is_saved_dataset(dataset_dir):
+        dataset.save_to_disk(dataset_dir)
+        report.save(dataset_dir)
+    return Split(name, folder, dataset_dir, load_from_disk(dataset_dir), BuildReport.load(dataset_dir))
+
+
+def comparison_splits(args: CompareArguments, data_args: DatasetArguments) -> list[Split]:
+    dataset, report = data_args.load()
+    if args.folds == 0:
+        if is_saved_dataset(data_args.dataset):
+            return [Split("split", args.output_dir, data_args.dataset, dataset, report)]
+        return [saved_split("split", args.output_dir, dataset, report)]
+    pool = pool_houses(dataset)
+    return [
+        saved_split(
+            f"fold {fold + 1}",
+            os.path.join(args.output_dir, f"fold-{fold + 1}"),
+            *fold_dataset(pool, fold, args.folds, data_args.validation_fraction, data_args.split_seed, report.source),
+        )
+        for fold in range(args.folds)
+    ]
 
 
 def run_training(model: str, head: str, seed: int, dataset_dir: str, run_dir: str, extra: list[str]) -> None:
@@ -72,34 +121,39 @@ def mean_photos_read(dataset_split, max_photos: int) -> float:
     return float(np.mean([min(len(photos), max_photos) for photos in dataset_split["images"]]))
 
 
-def reference_row(metric, predictions, references, label_names) -> dict:
-    result = metric.compute(predictions=predictions, references=references, label_names=label_names)
-    row = {m: {"mean": result[m], "std": 0.0, "values": [result[m]]} for m in reporting.REPORTED_METRICS}
-    return {**row, "test_confusion_matrix": result["confusion_matrix"]}
+def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], metric) -> dict[str, dict]:
+    """Always-majority and a logistic regression (C chosen on validation) on each kind of per-house features."""
+    train, validation, test = (split.dataset[name] for name in ("train", "validation", "test"))
+    label_names = train.features["label"].names
+
+    def row(predictions) -> dict:
+        return metric.compute(predictions=predictions, references=test["label"], label_names=label_names)
+
+    rows = {"always majority": row(baselines.majority_predictions(train["label"], len(test)))}
+    for name, by_house in features.items():
+        x = [np.stack([by_house[house] for house in part["id"]]) for part in (train, validation, test)]
+        classifier, c = baselines.fit_logistic_regression(x[0], train["label"], x[1], validation["label"])
+        rows[f"{name} + logistic regression"] = {**row(classifier.predict(x[2])), "C": c}
+    return rows
 
 
-def reference_rows(dataset, label_names, backbone: str | None) -> dict[str, dict]:
-    """Always-majority, colour statistics + logistic regression, and the frozen-backbone linear probe."""
-    metric = load_tier_metric()
-    train, validation, test = dataset["train"], dataset["validation"], dataset["test"]
-    rows = {
-        "always majority": reference_row(
-            metric, baselines.majority_predictions(train["label"], len(test)), test["label"], label_names
-        )
-    }
-    features = [baselines.colour_features(split) for split in (train, validation, test)]
-    classifier, c = baselines.fit_logistic_regression(features[0], train["label"], features[1], validation["label"])
-    rows[f"colour statistics + logistic regression (C={c})"] = reference_row(
-        metric, classifier.predict(features[2]), test["label"], label_names
-    )
+def house_features(splits: list[Split], backbone: str | None, cache_dir: str) -> dict[str, dict[str, np.ndarray]]:
+    """Per-house features of every house, computed once for all folds (and cached on disk): colour statistics, and
+    the frozen backbone's pooled features averaged over the house's photos when a backbone is compared."""
+    houses = pool_houses(splits[0].dataset)
+    kinds = {"colour statistics": lambda: baselines.colour_features(houses)}
     if backbone:
         transform = processor_for_backbone(backbone).photo_transform()
-        encoder = AutoModel.from_pretrained(backbone)
-        features = [baselines.backbone_features(split, encoder, transform) for split in (train, validation, test)]
-        classifier, c = baselines.fit_logistic_regression(features[0], train["label"], features[1], validation["label"])
-        name = f"frozen {os.path.basename(backbone.rstrip('/'))} features + logistic regression (C={c})"
-        rows[name] = reference_row(metric, classifier.predict(features[2]), test["label"], label_names)
-    return rows
+        name = f"frozen {os.path.basename(backbone.rstrip('/'))} features"
+        kinds[name] = lambda: baselines.backbone_features(houses, AutoModel.from_pretrained(backbone), transform)
+    features = {}
+    for name, compute in kinds.items():
+        path = os.path.join(cache_dir, f"features - {name}.npz")
+        if not os.path.exists(path):
+            np.savez(path, ids=np.array(houses["id"]), values=compute())
+        saved = np.load(path)
+        features[name] = dict(zip(saved["ids"].tolist(), saved["values"]))
+    return features
 
 
 def compared_backbone(models: list[str], extra: dict[str, list[str]]) -> str | None:
@@ -111,64 +165,79 @@ def compared_backbone(models: list[str], extra: dict[str, list[str]]) -> str | N
     return arguments[arguments.index(flag) + 1] if flag in arguments else DEFAULT_BACKBONE
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = HfArgumentParser((CompareArguments, DatasetArguments), description=__doc__)
-    args, data_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
-    os.makedirs(args.output_dir, exist_ok=True)
-    dataset, report = data_args.load()
-    dataset_dir = data_args.dataset
-    if not is_saved_dataset(dataset_dir):  # every run reads the very same splits
-        dataset_dir = os.path.join(args.output_dir, "dataset")
-        if not is_saved_dataset(dataset_dir):
-            dataset.save_to_disk(dataset_dir)
-            report.save(dataset_dir)
-    label_names = dataset["train"].features["label"].names
-    extra = extra_args_by_model(args.run_args)
-
-    runs_by_name, rows, attention_pages = {}, {}, []
+def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[dict, dict, list]:
+    """Every model × head × seed on every split: {row: [per-split summary]}, {row: [runs]}, attention pages."""
+    per_split, runs_by_name, attention_pages = {}, {}, []
     for model in args.models:
         for head in args.heads:
             name = f"{model} ({head})"
-            runs = []
-            for seed in args.seeds:
-                run_dir = os.path.join(args.output_dir, "runs", f"{model}-{head}-seed{seed}")
-                run_training(model, head, seed, dataset_dir, run_dir, extra.get("all", []) + extra.get(model, []))
-                max_photos = AutoConfig.from_pretrained(run_dir).max_photos
-                runs.append(reporting.read_run(run_dir, name, seed, mean_photos_read(dataset["train"], max_photos)))
-            runs_by_name[name] = runs
-            rows[name] = reporting.summarize(runs)
+            for split in splits:
+                runs = []
+                for seed in args.seeds:
+                    run_dir = os.path.join(split.folder, "runs", f"{model}-{head}-seed{seed}")
+                    run_training(
+                        model, head, seed, split.dataset_dir, run_dir, extra.get("all", []) + extra.get(model, [])
+                    )
+                    max_photos = AutoConfig.from_pretrained(run_dir).max_photos
+                    train_split = split.dataset["train"]
+                    runs.append(reporting.read_run(run_dir, name, seed, mean_photos_read(train_split, max_photos)))
+                per_split.setdefault(name, []).append(reporting.summarize(runs))
+                runs_by_name.setdefault(name, []).extend(runs)
             if max_photos > 1 and head == args.heads[0]:
                 attention_pages.append(
-                    (model, os.path.join(args.output_dir, "runs", f"{model}-{head}-seed{args.seeds[0]}"))
+                    (model, os.path.join(splits[0].folder, "runs", f"{model}-{head}-seed{args.seeds[0]}"))
                 )
+    return per_split, runs_by_name, attention_pages
 
-    rows.update(reference_rows(dataset, label_names, compared_backbone(args.models, extra)))
 
-    title = f"Price tier from photos: {report.source}, test split of {len(dataset['test'])} houses, seeds {args.seeds}"
+def main(argv: list[str] | None = None) -> dict:
+    parser = HfArgumentParser((CompareArguments, DatasetArguments), description=__doc__)
+    args, data_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
+    os.makedirs(args.output_dir, exist_ok=True)
+    splits = comparison_splits(args, data_args)
+    label_names = splits[0].dataset["train"].features["label"].names
+    extra = extra_args_by_model(args.run_args)
+
+    per_split, runs_by_name, attention_pages = train_models(args, splits, extra)
+    features = house_features(splits, compared_backbone(args.models, extra), args.output_dir)
+    metric = load_tier_metric()
+    for split in splits:
+        for name, row in reference_rows(split, features, metric).items():
+            per_split.setdefault(name, []).append(reporting.reference_summary(row))
+    rows = {name: reporting.across_splits(summaries) for name, summaries in per_split.items()}
+    differences = reporting.paired_differences(per_split)
+
+    source = splits[0].report.source.split(", fold ")[0]
+    tested = sum(len(split.dataset["test"]) for split in splits)
+    scheme = f"{args.folds}-fold cross-validation" if args.folds else "one test split"
+    title = f"Price tier from photos: {source}, {scheme}, {tested} test houses per seed, seeds {args.seeds}"
+    results = {
+        "dataset": source,
+        "folds": args.folds,
+        "splits": [
+            {"name": s.name, "cut_points": s.report.cut_points, "split_sizes": s.report.split_sizes} for s in splits
+        ],
+        "rows": rows,
+        "paired_differences": differences,
+    }
     with open(os.path.join(args.output_dir, "results.json"), "w") as handle:
-        json.dump(
-            {
-                "dataset": report.source,
-                "cut_points": report.cut_points,
-                "split_sizes": report.split_sizes,
-                "rows": rows,
-            },
-            handle,
-            indent=2,
-        )
+        json.dump(results, handle, indent=2)
+    markdown = reporting.results_markdown(rows, title) + reporting.differences_markdown(differences)
     with open(os.path.join(args.output_dir, "results.md"), "w") as handle:
-        handle.write(reporting.results_markdown(rows, title))
+        handle.write(markdown)
     reporting.plot_learning_curves(runs_by_name, os.path.join(args.output_dir, "learning_curves.png"))
     model_rows = {name: rows[name] for name in runs_by_name}
     reporting.plot_confusion_matrices(model_rows, label_names, os.path.join(args.output_dir, "confusion_matrices.png"))
 
-    houses = [dataset["test"][i] for i in range(min(args.attention_houses, len(dataset["test"])))]
+    test_split = splits[0].dataset["test"]
+    houses = [test_split[i] for i in range(min(args.attention_houses, len(test_split)))]
     for model_name, run_dir in attention_pages:
         model = AutoModelForImageClassification.from_pretrained(run_dir)
         processor = AutoImageProcessor.from_pretrained(run_dir)
         path = os.path.join(args.output_dir, f"attention_{model_name}.png")
         reporting.plot_photo_attention(model, houses, processor, label_names, path)
-    print(reporting.results_markdown(rows, title))
+    print(markdown)
     return rows
 
 

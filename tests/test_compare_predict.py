@@ -11,7 +11,7 @@ from conftest import load_script, simple_houses, write_listing
 def comparison(tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("compare")
     argv = ["--output_dir", str(output_dir), "--models", "cnn", "vit-scratch", "--heads", "classification", "score",
-            "--seeds", "0", "1", "--num_synthetic_houses", "60", "--synthetic_image_size", "32",
+            "--seeds", "0", "1", "--folds", "0", "--num_synthetic_houses", "60", "--synthetic_image_size", "32",
             "--dataset_cache_dir", str(output_dir / "cache"),
             "--run_args", "all=--preset tiny --max_steps 3 --disable_tqdm true"]  # fmt: skip
     return output_dir, load_script("compare").main(argv), argv
@@ -24,7 +24,7 @@ def test_comparison_writes_every_row_and_plot(comparison):
     assert "always majority" in rows and any(name.startswith("colour statistics") for name in rows)
     assert rows["cnn (classification)"]["seeds"] == [0, 1] and len(rows["cnn (score)"]["accuracy"]["values"]) == 2
     saved = json.loads((output_dir / "results.json").read_text())
-    assert saved["rows"].keys() == rows.keys() and saved["split_sizes"]["test"] == 6
+    assert saved["rows"].keys() == rows.keys() and saved["splits"][0]["split_sizes"]["test"] == 6
     table = (output_dir / "results.md").read_text()
     assert all(f"| {name} |" in table for name in rows)
     for figure in ("learning_curves.png", "confusion_matrices.png", "attention_vit-scratch.png"):

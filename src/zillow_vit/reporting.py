@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from safetensors import safe_open  # noqa: E402
+from scipy import stats  # noqa: E402
 
 REPORTED_METRICS = ("accuracy", "f1_macro", "tier_mae", "off_by_two_rate")
 
@@ -61,8 +62,69 @@ def summarize(runs: list[RunResult]) -> dict:
     return summary
 
 
+def reference_summary(result: dict) -> dict:
+    """A reference row's metric result (one fit, no seeds) in the form `summarize` gives."""
+    row = {m: {"mean": result[m], "std": 0.0, "values": [result[m]]} for m in REPORTED_METRICS}
+    return {**row, "test_confusion_matrix": result["confusion_matrix"], **({"C": result["C"]} if "C" in result else {})}
+
+
+def interval95(values) -> tuple[float, float]:
+    """Student-t 95 % interval of the mean of `values` (one value per fold)."""
+    values = np.asarray(values, dtype=np.float64)
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def across_splits(summaries: list[dict]) -> dict:
+    """One row from its per-split summaries: with several splits (folds) each metric is the mean over folds (of the
+    seed means) with its 95 % interval; with one split, the mean and std over seeds as `summarize` gives them."""
+    if len(summaries) == 1:
+        return summaries[0]
+    row = {key: summaries[0][key] for key in ("seeds", "parameters", "C") if key in summaries[0]}
+    for metric in REPORTED_METRICS:
+        fold_means = [summary[metric]["mean"] for summary in summaries]
+        row[metric] = {"mean": float(np.mean(fold_means)), "ci95": interval95(fold_means), "values": fold_means}
+    for key in ("train_seconds", "images_per_second"):
+        if key in summaries[0]:
+            row[key] = float(np.mean([summary[key] for summary in summaries]))
+    row["test_confusion_matrix"] = np.sum([summary["test_confusion_matrix"] for summary in summaries], axis=0).tolist()
+    return row
+
+
+def paired_differences(per_split: dict[str, list[dict]]) -> list[dict]:
+    """Accuracy differences between every two rows on the same folds: mean and 95 % interval of the per-fold
+    differences (a difference is real when its interval excludes 0). Empty with a single split."""
+    names = list(per_split)
+    if len(per_split[names[0]]) < 2:
+        return []
+    differences = []
+    for index, first in enumerate(names):
+        for second in names[index + 1 :]:
+            per_fold = [
+                a["accuracy"]["mean"] - b["accuracy"]["mean"] for a, b in zip(per_split[first], per_split[second])
+            ]
+            low, high = interval95(per_fold)
+            differences.append(
+                {
+                    "first": first,
+                    "second": second,
+                    "mean": float(np.mean(per_fold)),
+                    "ci95": (low, high),
+                    "per_fold": per_fold,
+                }
+            )
+    return differences
+
+
+def _cell(value: dict) -> str:
+    if "ci95" in value:
+        return f"{value['mean']:.3f} [{value['ci95'][0]:.3f}, {value['ci95'][1]:.3f}]"
+    return f"{value['mean']:.3f} ± {value['std']:.3f}"
+
+
 def results_markdown(rows: dict[str, dict], title: str) -> str:
-    """A table of `rows` (name → summary); reference rows have no seeds, size or speed."""
+    """A table of `rows` (name → row): mean with its 95 % interval over folds (or ± std over seeds on one split);
+    reference rows have no size or speed."""
     lines = [
         f"# {title}",
         "",
@@ -70,12 +132,30 @@ def results_markdown(rows: dict[str, dict], title: str) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in rows.items():
-        cells = [f"{row[m]['mean']:.3f} ± {row[m]['std']:.3f}" for m in REPORTED_METRICS]
+        cells = [_cell(row[m]) for m in REPORTED_METRICS]
         size = f"{row['parameters'] / 1e6:.2f} M" if row.get("parameters") else "–"
         speed = (
             [f"{row['train_seconds']:.0f}", f"{row['images_per_second']:.1f}"] if "train_seconds" in row else ["–", "–"]
         )
         lines.append(f"| {name} | " + " | ".join(cells + [size, *speed]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def differences_markdown(differences: list[dict]) -> str:
+    """The paired accuracy differences as a table; a difference whose interval excludes 0 is marked real."""
+    if not differences:
+        return ""
+    lines = [
+        "",
+        "## Paired accuracy differences (same folds; mean and 95 % interval of the per-fold differences)",
+        "",
+        "| first | second | first − second | 95 % interval | real? |",
+        "|---|---|---|---|---|",
+    ]
+    for d in differences:
+        low, high = d["ci95"]
+        real = "yes" if low > 0 or high < 0 else "no"
+        lines.append(f"| {d['first']} | {d['second']} | {d['mean']:+.3f} | [{low:+.3f}, {high:+.3f}] | {real} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,78 @@
+"""Cross-validated comparison: folds balanced over price, every house tested once, cut points from each fold's
+training prices, intervals over folds and paired differences."""
+
+import json
+
+import numpy as np
+import pytest
+from datasets import load_from_disk
+
+from dataset_builder import price_tier, tercile_cut_points
+from dataset_builder.folds import assign_folds
+
+from conftest import load_script
+
+
+def test_folds_are_balanced_over_price_and_deterministic():
+    prices = np.random.default_rng(0).lognormal(12.5, 0.6, 103)
+    folds = assign_folds(prices, 5, seed=3)
+    assert np.array_equal(folds, assign_folds(prices, 5, seed=3))
+    assert not np.array_equal(folds, assign_folds(prices, 5, seed=4))
+    assert sorted(np.bincount(folds, minlength=5)) == [20, 20, 21, 21, 21]
+    order = np.argsort(prices)
+    for start in range(0, 100, 5):  # every 5 consecutive prices go to 5 different folds
+        assert len(set(folds[order[start : start + 5]])) == 5
+
+
+@pytest.fixture(scope="module")
+def cross_validation(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("cv")
+    argv = ["--output_dir", str(output_dir), "--models", "cnn", "--heads", "classification", "--seeds", "0",
+            "--folds", "3", "--num_synthetic_houses", "60", "--synthetic_image_size", "32",
+            "--dataset_cache_dir", str(output_dir / "cache"),
+            "--run_args", "all=--preset tiny --max_steps 2 --disable_tqdm true"]  # fmt: skip
+    return output_dir, load_script("compare").main(argv), argv
+
+
+def test_every_house_is_tested_once_with_its_folds_own_cut_points(cross_validation):
+    output_dir, _, _ = cross_validation
+    tested = []
+    for fold in (1, 2, 3):
+        dataset = load_from_disk(output_dir / f"fold-{fold}" / "dataset")
+        cut_points = tercile_cut_points(dataset["train"]["price"])
+        saved = json.loads((output_dir / f"fold-{fold}" / "dataset" / "build_report.json").read_text())
+        assert saved["cut_points"] == pytest.approx(list(cut_points))
+        for split in dataset.values():
+            assert list(split["label"]) == [price_tier(price, cut_points) for price in split["price"]]
+        assert not set(dataset["test"]["id"]) & set(list(dataset["train"]["id"]) + list(dataset["validation"]["id"]))
+        tested += list(dataset["test"]["id"])
+        results = json.loads(
+            (output_dir / f"fold-{fold}" / "runs" / "cnn-classification-seed0" / "all_results.json").read_text()
+        )
+        assert sum(map(sum, json.loads(results["test_confusion_matrix"]))) == len(dataset["test"])
+    assert sorted(tested) == sorted(f"synthetic-{index:05d}" for index in range(60))
+
+
+def test_rows_carry_intervals_over_folds_and_paired_differences(cross_validation):
+    output_dir, rows, _ = cross_validation
+    row = rows["cnn (classification)"]
+    assert len(row["accuracy"]["values"]) == 3
+    low, high = row["accuracy"]["ci95"]
+    assert low <= row["accuracy"]["mean"] <= high
+    assert sum(map(sum, row["test_confusion_matrix"])) == 60
+    saved = json.loads((output_dir / "results.json").read_text())
+    pair = next(d for d in saved["paired_differences"] if d["second"] == "always majority")
+    per_fold = [a - b for a, b in zip(row["accuracy"]["values"], rows["always majority"]["accuracy"]["values"])]
+    assert pair["per_fold"] == pytest.approx(per_fold) and pair["mean"] == pytest.approx(np.mean(per_fold))
+    table = (output_dir / "results.md").read_text()
+    assert (
+        "3-fold cross-validation, 60 test houses per seed" in table
+        and "| cnn (classification) | always majority |" in table
+    )
+
+
+def test_an_interrupted_comparison_keeps_its_folds_and_runs(cross_validation, capsys):
+    output_dir, rows, argv = cross_validation
+    again = load_script("compare").main(argv)
+    assert capsys.readouterr().out.count("done before, kept") == 3
+    assert again["cnn (classification)"]["accuracy"] == rows["cnn (classification)"]["accuracy"]
