@@ -3,9 +3,9 @@
 
     python scripts/push_to_hub.py --run_dir runs/cnn --repo_id user/zillow-vit-cnn [--private]
 
-Makes sure the folder carries the model's code (`auto_map` in config.json and the .py files; runs trained
-before `prepare_for_hub` are re-saved with it) and a model card, then uploads it without checkpoints.
-Then: `AutoModelForImageClassification.from_pretrained("user/zillow-vit-cnn", trust_remote_code=True)`.
+Makes sure the folder carries the model's code and its house pipeline (`auto_map` and `custom_pipelines` in
+config.json, the .py files; older runs are re-saved with them) and a model card, then uploads it without checkpoints
+and without machine paths. Then: `pipeline(model="user/zillow-vit-cnn", trust_remote_code=True)(photos)`.
 """
 
 import json
@@ -28,10 +28,10 @@ class PushArguments:
 
 
 def prepare_run(run_dir: str, repo_id: str) -> None:
-    """Give the run folder the model's custom code if it lacks it, and a model card if it has none."""
+    """Give the run folder the model's custom code and pipeline if it lacks them, and a model card if it has none."""
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
-        has_code = "auto_map" in json.load(handle)
-    if not has_code:
+        config = json.load(handle)
+    if "auto_map" not in config or "custom_pipelines" not in config:
         model = AutoModelForImageClassification.from_pretrained(run_dir)
         prepare_for_hub(model)
         model.save_pretrained(run_dir)

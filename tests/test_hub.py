@@ -1,13 +1,13 @@
 """Sharing on the Hub, offline: saved runs load as remote code in a process that never imports the project,
 model cards, and the Parquet export the dataset viewer reads. Real uploads run only with HF_TOKEN set."""
 
+import dataclasses
 import json
 import os
 import shutil
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 import datasets
@@ -27,16 +27,18 @@ from zillow_vit.hub import (
     prepare_for_hub,
     push_dataset_to_hub,
     push_run_to_hub,
+    without_machine_paths,
     write_model_card,
 )
 
 from conftest import load_script, write_tiny_vit_checkpoint
 
 # Runs in a fresh interpreter where the project's packages cannot be imported: logits on the saved inputs, then
-# the model card's usage example with the folder as repo id (it prints the tier).
+# the model card's usage example (the house pipeline) with the folder as repo id: it prints the tier, which must be
+# the tier of model + processor on the same photos.
 LOAD_AS_REMOTE_CODE = r"""
 import importlib.abc, re, sys, torch
-from transformers import AutoModelForImageClassification
+from transformers import AutoImageProcessor, AutoModelForImageClassification
 
 class BlockProject(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -51,7 +53,12 @@ for folder in sys.argv[2:]:
     with torch.no_grad():
         torch.save(model(**inputs).logits, f"{folder}/remote_logits.pt")
     usage = open(f"{folder}/README.md").read().split("```python\n")[1].split("```")[0]
-    exec(re.sub(r'from_pretrained\("[^"]+"', f'from_pretrained("{folder}"', usage), {})
+    namespace = {}
+    exec(re.sub(r'model="[^"]+"', f'model="{folder}"', usage), namespace)
+    processor = AutoImageProcessor.from_pretrained(folder, trust_remote_code=True)
+    with torch.no_grad():
+        logits = model(**processor(["front.jpg", "kitchen.jpg", "garden.jpg"], max_photos=model.config.max_photos)).logits
+    assert namespace["result"]["tier"] == model.config.id2label[int(logits.argmax(-1))], (folder, namespace["result"])
 leaked = sorted(name for name in sys.modules if name.split(".")[0] in ("zillow_vit", "dataset_builder"))
 assert not leaked, leaked
 """
@@ -81,76 +88,137 @@ def shared_models(runs, tmp_path_factory):
         prepare_for_hub(model)
         model.save_pretrained(folder)
         AutoImageProcessor.from_pretrained(run_dir).save_pretrained(folder)
-        write_model_card(folder, f"user/zillow-vit-{name}", metrics, BuildReport.load(run_dir))
+        command = f"python scripts/train.py --model {name} --output_dir {run_dir}"  # an absolute path, for the card
+        write_model_card(folder, f"user/zillow-vit-{name}", metrics, BuildReport.load(run_dir), command)
         shared[name] = (folder, model)
     return shared
 
 
-def test_saved_models_load_as_remote_code_without_the_project(shared_models, tmp_path):
+def test_saved_models_load_as_remote_code_without_the_project(runs, shared_models, tmp_path):
+    """Run folders as train.py wrote them, and runs re-saved for the Hub: model and card usage (the pipeline)."""
     inputs = {
         "pixel_values": torch.randn(2, 3, 3, 32, 32),
         "photo_mask": torch.tensor([[True, True, True], [True, True, False]]),
     }
     torch.save(inputs, tmp_path / "inputs.pt")
-    for photo in ("front.jpg", "kitchen.jpg", "garden.jpg"):  # the photos of the model card's usage example
-        PILImage.new("RGB", (48, 40), (120, 90, 60)).save(tmp_path / photo)
-    for folder, _ in shared_models.values():
+    for index, photo in enumerate(("front.jpg", "kitchen.jpg", "garden.jpg")):  # the card usage example's photos
+        PILImage.new("RGB", (48, 40), (120, 90 + 40 * index, 60)).save(tmp_path / photo)
+    folders = {name: [runs[name][0], folder] for name, (folder, _) in shared_models.items()}
+    for folder in sum(folders.values(), []):
         auto_map = json.loads((folder / "config.json").read_text())["auto_map"]
         assert set(auto_map) == {"AutoConfig", "AutoModelForImageClassification"}
         assert all((folder / f"{module.split('.')[0]}.py").is_file() for module in auto_map.values())
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
-    folders = [str(folder) for folder, _ in shared_models.values()]
-    command = [sys.executable, "-c", LOAD_AS_REMOTE_CODE, str(tmp_path / "inputs.pt"), *folders]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-c", LOAD_AS_REMOTE_CODE, str(tmp_path / "inputs.pt"), *map(str, sum(folders.values(), []))]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
-    printed_tiers = result.stdout.split()[-len(shared_models) :]  # one per card usage example run
-    assert len(printed_tiers) == len(shared_models) and set(printed_tiers) <= set(TIER_NAMES), result.stdout
-    for folder, model in shared_models.values():
+    printed_tiers = result.stdout.split()[-2 * len(shared_models) :]  # one per card usage example run
+    assert set(printed_tiers) <= set(TIER_NAMES), result.stdout
+    for name, (_, model) in shared_models.items():
         with torch.no_grad():
             expected = model(**inputs).logits
-        torch.testing.assert_close(torch.load(folder / "remote_logits.pt"), expected, rtol=0, atol=1e-6)
+        for folder in folders[name]:
+            torch.testing.assert_close(torch.load(folder / "remote_logits.pt"), expected, rtol=0, atol=1e-6)
 
 
-def test_model_card_names_the_cut_points_metrics_and_remote_code_usage(runs, shared_models):
+def test_every_save_of_a_run_carries_the_house_pipeline(runs):
+    """train.py's checkpoints and final save: `custom_pipelines` in config.json and the pipeline's code beside it."""
+    for run_dir, _ in runs.values():
+        for folder in [run_dir, *run_dir.glob("checkpoint-*")]:
+            config = json.loads((folder / "config.json").read_text())
+            assert config["custom_pipelines"]["house-price-tier"]["impl"] == "pipeline_house.HousePriceTierPipeline"
+            assert (folder / "pipeline_house.py").is_file(), folder
+
+
+def card_metadata(card_path) -> dict:
+    return yaml.safe_load(card_path.read_text().split("---")[1])
+
+
+def test_model_card_names_the_cut_points_metrics_usage_and_limits(runs, shared_models):
     folder, _ = shared_models["cnn"]
     run_dir, metrics = runs["cnn"]
     report = BuildReport.load(run_dir)
     readme = (folder / "README.md").read_text()
-    metadata = yaml.safe_load(readme.split("---")[1])
-    assert metadata["library_name"] == "transformers"
+    metadata = card_metadata(folder / "README.md")
+    assert metadata["library_name"] == "transformers" and metadata["pipeline_tag"] == "image-classification"
+    assert metadata["license"] == "apache-2.0" and "inherit" in readme  # code license; weights follow the data
+    assert "base_model" not in metadata and "datasets" not in metadata  # synthetic data, no backbone: no Hub link
     assert "image-classification" in metadata["tags"]
     assert tier_ranges(report.cut_points) in readme
     low, high = report.cut_points
     assert f"${low:,.0f}" in readme and f"${high:,.0f}" in readme
+    test_houses = report.split_sizes["test"]
+    assert f"| Metric | Validation | Test ({test_houses} houses) |" in readme
     assert f"| Accuracy | {metrics['eval_accuracy']:.3f} | {metrics['test_accuracy']:.3f} |" in readme
-    assert 'from_pretrained("user/zillow-vit-cnn", trust_remote_code=True)' in readme
+    assert 'pipeline(model="user/zillow-vit-cnn", trust_remote_code=True)' in readme
+    assert "python scripts/train.py --model cnn --output_dir cnn\n" in readme  # the run folder by its name only
+    for limitation in ("Not for valuation", "belong to their owners", "neighbourhood", "bias"):
+        assert limitation.lower() in readme.lower(), limitation
     assert report.source in readme
     assert "the first 6 photos of each house" in (shared_models["vit-scratch"][0] / "README.md").read_text()
     assert "the first photo of each house" in readme
 
 
-def test_push_script_gives_an_old_run_folder_its_code_and_card(runs, tmp_path):
+def test_model_cards_hold_no_machine_path(runs, shared_models):
+    """The vit-pretrained run's backbone, output folder and checkpoint are absolute paths on this machine."""
+    root = str(runs["cnn"][0].parent)
+    for folder, _ in shared_models.values():
+        assert root not in (folder / "README.md").read_text()
+    card = (shared_models["vit-pretrained"][0] / "README.md").read_text()
+    assert "fine-tuned from a local checkpoint (`config.backbone`: `backbone`)" in card
+
+
+def test_model_card_links_a_hub_backbone_and_a_hub_dataset(runs, tmp_path):
+    run_dir, metrics = runs["vit-pretrained"]
+    config = json.loads((run_dir / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "backbone": "google/vit-base-patch16-224-in21k"}))
+    report = BuildReport(
+        source="user/houses", split_sizes={"train": 32, "validation": 4, "test": 4}, cut_points=[1e5, 2e5]
+    )
+    write_model_card(tmp_path, "user/zillow-vit-pretrained", metrics, report)
+    metadata = card_metadata(tmp_path / "README.md")
+    assert metadata["base_model"] == "google/vit-base-patch16-224-in21k"
+    assert metadata["datasets"] == ["user/houses"]
+    assert metadata["model-index"][0]["results"][0]["dataset"]["type"] == "user/houses"
+
+
+def test_machine_paths_become_file_names_and_urls_stay():
+    text = (
+        "--dataset /home/me/data/houses.json --output_dir=/tmp/run/ (~/listings.json) "
+        "https://example.com/a/b.jpg data/houses-* cheap/average 1/2"
+    )
+    assert without_machine_paths(text) == (
+        "--dataset houses.json --output_dir=run (listings.json) https://example.com/a/b.jpg data/houses-* cheap/average 1/2"
+    )
+
+
+@pytest.mark.parametrize(
+    "missing", [("auto_map", "custom_pipelines"), ("custom_pipelines",)], ids=["before-hub-code", "before-pipeline"]
+)
+def test_push_script_gives_an_old_run_folder_its_code_pipeline_and_card(runs, tmp_path, missing):
     run_dir = tmp_path / "run"
     shutil.copytree(runs["cnn"][0], run_dir, ignore=shutil.ignore_patterns("checkpoint-*", "*.py", "README.md"))
     config = json.loads((run_dir / "config.json").read_text())
-    config.pop("auto_map", None)  # as saved before train.py called prepare_for_hub
+    for key in missing:  # as saved before train.py called prepare_for_hub, or before the house pipeline
+        config.pop(key)
     (run_dir / "config.json").write_text(json.dumps(config))
     load_script("push_to_hub").prepare_run(str(run_dir), "user/zillow-vit-cnn")
-    assert "auto_map" in json.loads((run_dir / "config.json").read_text())
-    assert (run_dir / "modeling_house_cnn.py").is_file()
+    config = json.loads((run_dir / "config.json").read_text())
+    assert "auto_map" in config and "house-price-tier" in config["custom_pipelines"]
+    assert (run_dir / "modeling_house_cnn.py").is_file() and (run_dir / "pipeline_house.py").is_file()
     assert "user/zillow-vit-cnn" in (run_dir / "README.md").read_text()
 
 
-def test_push_run_uploads_the_model_code_and_card_but_no_checkpoints(runs, shared_models, tmp_path, monkeypatch):
-    """Offline: a stand-in `HfApi` records the calls; the Hub's own pattern filter tells which files would go up."""
-    from huggingface_hub.utils import filter_repo_objects
-
+def test_push_run_uploads_code_and_card_without_checkpoints_or_machine_paths(
+    runs, shared_models, tmp_path, monkeypatch
+):
+    """Offline: a stand-in `HfApi` records the commit it was asked to make."""
     import zillow_vit.hub
 
     run_dir = tmp_path / "run"
-    shutil.copytree(runs["cnn"][0], run_dir)
-    shutil.copytree(shared_models["cnn"][0], run_dir, dirs_exist_ok=True)  # code, auto_map and card
+    shutil.copytree(runs["vit-pretrained"][0], run_dir)
+    shutil.copytree(shared_models["vit-pretrained"][0], run_dir, dirs_exist_ok=True)  # the card with the repo id
     calls = {}
 
     class FakeApi:
@@ -161,21 +229,29 @@ def test_push_run_uploads_the_model_code_and_card_but_no_checkpoints(runs, share
             calls["create_repo"] = (repo_id, private, exist_ok)
             return SimpleNamespace(repo_id=f"user/{repo_id.split('/')[-1]}")
 
-        def upload_folder(self, repo_id, folder_path, ignore_patterns, commit_message):
-            files = [str(path.relative_to(folder_path)) for path in Path(folder_path).rglob("*") if path.is_file()]
-            calls["uploaded"] = (repo_id, set(filter_repo_objects(files, ignore_patterns=ignore_patterns)))
+        def create_commit(self, repo_id, operations, commit_message):
+            calls["uploaded"] = (
+                repo_id,
+                {operation.path_in_repo: operation.path_or_fileobj for operation in operations},
+            )
             return SimpleNamespace(commit_url=f"https://hf.co/{repo_id}/commit/1")
 
     monkeypatch.setattr(zillow_vit.hub, "HfApi", FakeApi)
-    url = push_run_to_hub(run_dir, "zillow-vit-cnn", token="secret")
-    assert url == "https://hf.co/user/zillow-vit-cnn/commit/1"
-    assert calls["token"] == "secret" and calls["create_repo"] == ("zillow-vit-cnn", False, True)
+    url = push_run_to_hub(run_dir, "zillow-vit-pretrained", token="secret")
+    assert url == "https://hf.co/user/zillow-vit-pretrained/commit/1"
+    assert calls["token"] == "secret" and calls["create_repo"] == ("zillow-vit-pretrained", False, True)
     repo_id, uploaded = calls["uploaded"]
-    assert repo_id == "user/zillow-vit-cnn"
-    assert {"config.json", "model.safetensors", "modeling_house_cnn.py", "configuration_house_cnn.py", "README.md",
-            "preprocessor_config.json", "all_results.json", "build_report.json"} <= uploaded  # fmt: skip
+    assert repo_id == "user/zillow-vit-pretrained"
+    assert {"config.json", "model.safetensors", "modeling_multi_image_pretrained.py", "pipeline_house.py", "README.md",
+            "preprocessor_config.json", "all_results.json", "build_report.json", "trainer_state.json"} <= set(uploaded)  # fmt: skip
     assert not any(name.startswith("checkpoint-") or name == "training_args.bin" for name in uploaded)
-    assert not uploaded & {"train_results.json", "eval_results.json", "test_results.json"}
+    assert not set(uploaded) & {"train_results.json", "eval_results.json", "test_results.json"}
+    assert uploaded["model.safetensors"] == str(run_dir / "model.safetensors")  # binary files go up as they are
+    root = str(runs["cnn"][0].parent)
+    assert root in (run_dir / "config.json").read_text() and root in (run_dir / "trainer_state.json").read_text()
+    for name in ("config.json", "trainer_state.json", "README.md"):
+        assert root.encode() not in uploaded[name] and str(tmp_path).encode() not in uploaded[name], name
+    assert json.loads(uploaded["config.json"])["backbone"] == "backbone"
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +305,25 @@ def test_export_embeds_photos_that_were_stored_as_file_paths(tmp_path):
     shutil.rmtree(photo.parent)
     loaded = datasets.load_dataset(str(tmp_path / "export"), cache_dir=str(tmp_path / "cache"))
     assert np.array_equal(np.asarray(loaded["train"][0]["images"][0]), expected)
+
+
+def test_dataset_cards_declare_license_size_and_photo_terms_without_machine_paths(houses, tmp_path):
+    dataset, report = houses
+    export_dataset(dataset, report, tmp_path / "synthetic")
+    synthetic = card_metadata(tmp_path / "synthetic" / "README.md")
+    assert synthetic["license"] == "apache-2.0" and synthetic["size_categories"] == ["n<1K"]
+    assert "No real house and no real photo" in (tmp_path / "synthetic" / "README.md").read_text()
+
+    listing = str(tmp_path / "exports" / "listings.json")
+    photo = {"id": "7", "photo": str(tmp_path / "exports" / "images" / "7_0.jpg"), "reason": "undecodable image"}
+    export_dataset(dataset, dataclasses.replace(report, source=listing, failed_photos=[photo]), tmp_path / "listing")
+    card = (tmp_path / "listing" / "README.md").read_text()
+    metadata = card_metadata(tmp_path / "listing" / "README.md")
+    assert metadata["license"] == "other" and metadata["license_name"] == "listing-photos-owners-terms"
+    assert "belong to their owners" in card and "listing export `listings.json`" in card
+    shared_report = BuildReport.load(tmp_path / "listing")
+    assert shared_report.source == "listings.json" and shared_report.failed_photos[0]["photo"] == "7_0.jpg"
+    assert str(tmp_path) not in card and str(tmp_path) not in (tmp_path / "listing" / "build_report.json").read_text()
 
 
 @pytest.mark.skipif(not os.environ.get("HF_TOKEN"), reason="needs HF_TOKEN and network to upload to the Hub")

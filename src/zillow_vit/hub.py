@@ -1,12 +1,19 @@
-"""Share a run and the dataset on the Hugging Face Hub: custom code, model card, dataset card and Parquet files.
+"""Share a run and the dataset on the Hugging Face Hub: custom code, house pipeline, model and dataset cards, Parquet.
 
 The models are custom code: `prepare_for_hub(model)` before `save_pretrained` makes the saved folder load with
-`AutoModelForImageClassification.from_pretrained(folder_or_repo, trust_remote_code=True)` in a process that never
-imported this project. Datasets are shared as Parquet with the image bytes embedded, which the Hub viewer reads.
+`AutoModelForImageClassification.from_pretrained(folder_or_repo, trust_remote_code=True)` and
+`pipeline(model=folder_or_repo, trust_remote_code=True)` in a process that never imported this project. Datasets are
+shared as Parquet with the image bytes embedded, which the Hub viewer reads. What is shared carries no absolute path
+of this machine: cards, reports and JSON files name a local file by its name only (`without_machine_paths`).
 """
 
+import functools
 import json
+import math
 import os
+import re
+import shlex
+import sys
 
 from datasets import DatasetDict, DatasetInfo, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
@@ -21,11 +28,16 @@ from huggingface_hub import (
     ModelCard,
     ModelCardData,
 )
+from huggingface_hub.utils import HFValidationError, filter_repo_objects, validate_repo_id
+from transformers import AutoModelForImageClassification
+from transformers.dynamic_module_utils import custom_object_save
+from transformers.pipelines import PIPELINE_REGISTRY
 
-from dataset_builder import TIER_NAMES, BuildReport
+from dataset_builder import SYNTHETIC, TIER_NAMES, BuildReport
 from dataset_builder.report import tier_ranges
 
 from .models import HousePhotoProcessor
+from .models.pipeline_house import TASK, HousePriceTierPipeline
 
 # metric key suffix in all_results.json -> (row label, metric type on the Hub)
 METRICS = {
@@ -41,31 +53,94 @@ RUN_FILES_NOT_UPLOADED = [
     "eval_results.json",
     "test_results.json",
 ]
+TEXT_FILES_SHARED = (".json", ".md")  # uploaded without machine paths
+CODE_LICENSE = "apache-2.0"  # the project's code, shipped with every model
+# An absolute path that starts a word (not the path of a URL): `~/x`, or `/x/y` with two components at least.
+MACHINE_PATH = re.compile(r"""(?<![\w.:/~-])(?:~|(?=/[^/\s]+/))(?:/[^\s/"'`<>|()\[\]{},;]+)+/?""")
 
 
 def prepare_for_hub(model) -> None:
-    """Register the model's config, class and image processor for the Auto classes: `save_pretrained` then writes
-    `auto_map` into config.json / preprocessor_config.json and copies the .py files (and what they import
-    relatively) beside the weights.
+    """Make every later save of `model` (Trainer checkpoints too) load as Hub custom code, pipeline included.
 
-    Each call sets a class attribute, so every later save in the process (checkpoints too) carries the code."""
+    Registers the config, the model class and the image processor for the Auto classes (`save_pretrained` then
+    writes `auto_map` and copies their .py files), names the house pipeline in `config.custom_pipelines`, and wraps
+    this model's `save_pretrained` to copy pipeline_house.py as well: no module that transformers copies imports it.
+    """
     model.config.register_for_auto_class()
     model.register_for_auto_class("AutoModelForImageClassification")
     HousePhotoProcessor.register_for_auto_class("AutoImageProcessor")
+    model.config.custom_pipelines = register_house_pipeline()
+    if "save_pretrained" not in vars(model):
+        model.save_pretrained = functools.partial(save_with_pipeline_code, model.save_pretrained)
 
 
-def write_model_card(output_dir, model_name: str, metrics: dict, report: BuildReport) -> ModelCard:
-    """Write README.md (metadata + description, tiers, metrics table, usage, dataset build) into a saved run folder.
+def register_house_pipeline() -> dict:
+    """Register the house pipeline with transformers (once per process); returns config.json's `custom_pipelines`,
+    written as `Pipeline.save_pretrained` writes it."""
+    if TASK not in PIPELINE_REGISTRY.supported_tasks:
+        PIPELINE_REGISTRY.register_pipeline(
+            TASK, pipeline_class=HousePriceTierPipeline, pt_model=AutoModelForImageClassification, type="image"
+        )
+    registered = PIPELINE_REGISTRY.supported_tasks[TASK]
+    module = HousePriceTierPipeline.__module__.split(".")[-1]
+    return {
+        TASK: {
+            "impl": f"{module}.{HousePriceTierPipeline.__name__}",
+            "pt": [model_class.__name__ for model_class in registered["pt"]],
+            "type": registered["type"],
+        }
+    }
+
+
+def save_with_pipeline_code(save_pretrained, save_directory, *args, is_main_process: bool = True, **kwargs):
+    """`save_pretrained`, then pipeline_house.py (and what it imports relatively) copied into `save_directory`."""
+    save_pretrained(save_directory, *args, is_main_process=is_main_process, **kwargs)
+    if is_main_process:
+        custom_object_save(HousePriceTierPipeline, save_directory)
+
+
+def without_machine_paths(text: str) -> str:
+    """`text` with every absolute local path (`/home/me/data/houses.json`, `~/houses.json`) replaced by its last
+    component (`houses.json`); URLs and relative paths are kept."""
+    return MACHINE_PATH.sub(lambda match: match.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
+def hub_repo_id(name: str | None) -> str | None:
+    """`name` if it reads as a Hub repo id (`owner/name`) and is no local path here, else None."""
+    if not name or name.count("/") != 1 or os.path.exists(name):
+        return None
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return None
+    return name
+
+
+def command_of_this_process() -> str | None:
+    """The command line of this process, when it runs scripts/train.py (directly or under `accelerate launch`)."""
+    if os.path.basename(sys.argv[0]) != "train.py":
+        return None
+    return shlex.join(["python", "scripts/train.py", *sys.argv[1:]])
+
+
+def write_model_card(
+    output_dir, model_name: str, metrics: dict, report: BuildReport, training_command: str | None = None
+) -> ModelCard:
+    """Write README.md into a saved run folder: Hub metadata (license, base model, dataset, pipeline tag, results),
+    what the model reads, results with the test-set size, usage through the house pipeline, intended use and
+    limitations, the training command and data. No absolute path of this machine appears in it.
 
     `model_name` is the repo id shown in the usage example; `metrics` holds keys such as `eval_accuracy` and
-    `test_f1_macro` (the run's all_results.json); the architecture is read from the folder's config.json."""
+    `test_f1_macro` (the run's all_results.json); `training_command` defaults to this process's command line when it
+    runs scripts/train.py. The architecture, head and backbone are read from the folder's config.json."""
     with open(os.path.join(output_dir, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
-    architecture = config["architectures"][0]
+    dataset_id = hub_repo_id(report.source)
+    test_houses = report.split_sizes.get("test")
     eval_results = [
         EvalResult(
             task_type="image-classification",
-            dataset_type="zillow_houses",
+            dataset_type=dataset_id or "zillow_houses",
             dataset_name=report.source,
             dataset_split="test",
             metric_type=hub_type,
@@ -75,67 +150,168 @@ def write_model_card(output_dir, model_name: str, metrics: dict, report: BuildRe
         for name, (label, hub_type) in METRICS.items()
         if f"test_{name}" in metrics
     ]
+    base_model = hub_repo_id(config.get("backbone"))
     card_data = ModelCardData(
         model_name=model_name,
+        license=CODE_LICENSE,
         library_name="transformers",
         pipeline_tag="image-classification",
-        tags=["image-classification", "real-estate", "house-prices", "zillow-vit"],
+        base_model=base_model,
+        datasets=[dataset_id] if dataset_id else None,
+        tags=["image-classification", "real-estate", "house-prices", "zillow-vit", "custom_code"],
         metrics=[result.metric_type for result in eval_results],
         eval_results=eval_results or None,
     )
+    body = "".join(
+        [
+            _model_section(model_name, config, base_model),
+            _results_section(metrics, test_houses),
+            _usage_section(model_name, config),
+            _limitations_section(),
+            _training_section(training_command or command_of_this_process(), report),
+        ]
+    )
+    card = ModelCard(without_machine_paths(f"---\n{card_data.to_yaml()}\n---\n{body}"))
+    card.save(os.path.join(output_dir, "README.md"))
+    return card
+
+
+def _model_section(model_name: str, config: dict, base_model: str | None) -> str:
+    max_photos = config["max_photos"]
+    photos = "the first photo of each house" if max_photos == 1 else f"the first {max_photos} photos of each house"
+    backbone = ""
+    if config.get("backbone"):
+        source = f"[`{base_model}`](https://huggingface.co/{base_model})" if base_model else "a local checkpoint"
+        backbone = f"\nIts photo encoder was fine-tuned from {source} (`config.backbone`: `{config['backbone']}`).\n"
+    return f"""
+# {model_name}
+
+`{config["architectures"][0]}` (model type `{config["model_type"]}`, {config["head_type"]} head; custom code from
+the `zillow-vit` project) tells a house's price tier from its listing photos. It reads {photos}
+(`config.max_photos`).
+{backbone}
+The three tiers are the terciles of the training prices (`config.tier_cut_points`):
+
+**{tier_ranges(config["tier_cut_points"])}**
+"""
+
+
+def _results_section(metrics: dict, test_houses: int | None) -> str:
+    test = f"Test ({test_houses} houses)" if test_houses else "Test"
     rows = [
         f"| {label} | {_cell(metrics, f'eval_{name}')} | {_cell(metrics, f'test_{name}')} |"
         for name, (label, _) in METRICS.items()
         if f"eval_{name}" in metrics or f"test_{name}" in metrics
     ]
-    max_photos = config["max_photos"]
-    photos = "the first photo of each house" if max_photos == 1 else f"the first {max_photos} photos of each house"
-    body = f"""
-# {model_name}
-
-`{architecture}` (model type `{config["model_type"]}`, custom code from the `zillow-vit` project) tells a house's
-price tier from its listing photos; it reads {photos} (`config.max_photos`). The three tiers are the terciles of
-the training prices (`config.tier_cut_points`):
-
-**{tier_ranges(config["tier_cut_points"])}**
-
+    margin = ""
+    if test_houses and "test_accuracy" in metrics:
+        accuracy = metrics["test_accuracy"]
+        half_width = 1.96 * math.sqrt(max(accuracy * (1 - accuracy), 1e-12) / test_houses)
+        margin = f"\nOn {test_houses} test houses, the test accuracy has a 95 % interval of about ±{half_width:.2f}."
+    return f"""
 ## Results
 
-| Metric | Validation | Test |
+| Metric | Validation | {test} |
 |---|---|---|
 {chr(10).join(rows)}
 
 Tier MAE is the mean distance in tiers between prediction and truth; the off-by-two rate is the share of houses
-called cheap when expensive or the reverse. Chance accuracy is 0.333.
+called cheap when expensive or the reverse. Chance accuracy is 0.333.{margin}
+"""
 
+
+def _usage_section(model_name: str, config: dict) -> str:
+    fields = {"tier": ('"expensive"', "the predicted tier")}
+    if config["head_type"] == "score":
+        fields["score"] = (
+            "0.83",
+            "the house's place on the price ladder in [0, 1] (cheap 0, average 0.5, expensive 1)",
+        )
+    else:
+        fields["probabilities"] = ('{"cheap": 0.1, "average": 0.2, "expensive": 0.7}', "the probability of each tier")
+    fields["photos_read"] = (
+        str(min(3, config["max_photos"])),
+        "how many photos were read: the first ones, at most `config.max_photos`",
+    )
+    if config["max_photos"] > 1:
+        fields["photo_attention"] = ("[0.5, 0.3, 0.2]", "the attention each photo read got (sums to 1)")
+    example = ",\n ".join(f'"{name}": {value}' for name, (value, _) in fields.items())
+    meanings = "\n".join(f"- `{name}`: {meaning}" for name, (_, meaning) in fields.items())
+    stock_scores = (
+        " (its scores are a softmax over the distances to the tier targets, not probabilities)"
+        if config["head_type"] == "score"
+        else ""
+    )
+    return f"""
 ## How to use
 
 ```python
-import torch
-from transformers import AutoImageProcessor, AutoModelForImageClassification
+from transformers import pipeline
 
-model = AutoModelForImageClassification.from_pretrained("{model_name}", trust_remote_code=True)
-processor = AutoImageProcessor.from_pretrained("{model_name}", trust_remote_code=True)
-
-house = ["front.jpg", "kitchen.jpg", "garden.jpg"]  # paths, URLs or PIL images, in listing order
-inputs = processor(house, max_photos=model.config.max_photos)  # pixel_values (1, photos, 3, H, W), photo_mask
-with torch.no_grad():
-    logits = model(**inputs).logits
-print(model.config.id2label[logits.argmax(-1).item()])
+house_tier = pipeline(model="{model_name}", trust_remote_code=True)
+result = house_tier(["front.jpg", "kitchen.jpg", "garden.jpg"])  # one house: paths, URLs or PIL images, listing order
+print(result["tier"])
 ```
 
-A batch of houses is a list of such lists: the processor pads every house to the most photos in the batch with
-zeros and marks the padding in `photo_mask`. The processor preprocesses exactly as the model was evaluated.
+`result` is a dict such as
 
-## Training data
+```
+{{{example}}}
+```
+
+{meanings}
+
+A list of houses (a list of such lists) gives a list of results. One photo also works with the stock
+image-classification pipeline{stock_scores}:
+`pipeline("image-classification", model="{model_name}", trust_remote_code=True)("front.jpg")`.
+
+Without a pipeline, `AutoImageProcessor.from_pretrained("{model_name}", trust_remote_code=True)` turns houses into
+`pixel_values` `(houses, photos, 3, H, W)` and `photo_mask` exactly as the model was evaluated, for
+`AutoModelForImageClassification.from_pretrained("{model_name}", trust_remote_code=True)`.
+"""
+
+
+def _limitations_section() -> str:
+    return """
+## Intended use and limitations
+
+- **Intended use**: research and teaching on learning from several photos per item; a demo of what listing photos
+  reveal about price. **Not for valuation, lending, insurance or any decision about a property or a person.**
+- **Tiers are relative**: cheap / average / expensive are the terciles of the training houses' prices, in the
+  training data's market and time; they do not transfer to another region or year.
+- **Bias**: price tiers largely proxy location and neighbourhood, which in housing correlate with race and income;
+  the model can encode those patterns (staging, renovation, greenery, photo quality) and should not be used to
+  rank neighbourhoods or people.
+- **Photos belong to their owners** (photographers, agents, listing sites). The model was trained on them; it does
+  not license them, and its outputs say nothing about a house beyond its photos.
+- Small test sets make the metrics noisy; see the interval under Results.
+"""
+
+
+def _training_section(training_command: str | None, report: BuildReport) -> str:
+    command = training_command or "(not recorded: trained without the command line of scripts/train.py)"
+    return f"""
+## Training
+
+Trained with the `zillow-vit` project's `scripts/train.py` (transformers `Trainer`, best checkpoint by validation
+accuracy, then evaluated once on test):
+
+```bash
+{command}
+```
+
+Training data (`build_report.json` lists every house skipped and photo dropped, with the reason):
 
 ```
 {report.summary()}
 ```
+
+## License
+
+The model code is Apache-2.0. The weights were learned from the training data above and inherit its terms: the
+listing photos belong to their owners, and whoever shares or uses these weights must respect the terms under which
+the photos were published.
 """
-    card = ModelCard(f"---\n{card_data.to_yaml()}\n---\n{body}")
-    card.save(os.path.join(output_dir, "README.md"))
-    return card
 
 
 def _cell(metrics: dict, key: str) -> str:
@@ -143,17 +319,42 @@ def _cell(metrics: dict, key: str) -> str:
 
 
 def push_run_to_hub(output_dir, repo_id: str, token: str | None = None, private: bool = False) -> str:
-    """Create the model repo if needed and upload the run folder, without checkpoints and training-only files;
-    returns the commit URL."""
+    """Create the model repo if needed and upload the run folder in one commit, without checkpoints and training-only
+    files, its JSON and Markdown files without machine paths; returns the commit URL."""
     api = HfApi(token=token)
     repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id  # "name" -> "user/name"
-    commit = api.upload_folder(
-        repo_id=repo_id,
-        folder_path=output_dir,
-        ignore_patterns=RUN_FILES_NOT_UPLOADED,
+    commit = api.create_commit(
+        repo_id,
+        operations=[
+            CommitOperationAdd(name, _shared_content(os.path.join(output_dir, name)))
+            for name in run_files_to_upload(output_dir)
+        ],
         commit_message="Upload price-tier model",
     )
     return commit.commit_url
+
+
+def run_files_to_upload(output_dir) -> list[str]:
+    """Paths, relative to the run folder, of the files that go up."""
+    files = [
+        os.path.relpath(os.path.join(folder, name), output_dir)
+        for folder, _, names in os.walk(output_dir)
+        for name in names
+    ]
+    return sorted(filter_repo_objects(files, ignore_patterns=RUN_FILES_NOT_UPLOADED))
+
+
+def _shared_content(path: str) -> str | bytes:
+    """A text file's content without machine paths; any other file by its path."""
+    if not path.endswith(TEXT_FILES_SHARED):
+        return path
+    with open(path, encoding="utf-8") as handle:
+        return without_machine_paths(handle.read()).encode()
+
+
+def public_report(report: BuildReport) -> BuildReport:
+    """The build report as shared: source, photos and reasons without machine paths."""
+    return BuildReport(**json.loads(without_machine_paths(report.to_json())))
 
 
 def export_dataset(dataset: DatasetDict, report: BuildReport, output_dir) -> DatasetCard:
@@ -181,7 +382,7 @@ def export_dataset(dataset: DatasetDict, report: BuildReport, output_dir) -> Dat
     MetadataConfigs({"default": {"data_files": data_files}}).to_dataset_card_data(card_data)
     card = _dataset_card(card_data, report, output_dir)
     card.save(os.path.join(output_dir, "README.md"))
-    report.save(output_dir)
+    public_report(report).save(output_dir)
     return card
 
 
@@ -198,7 +399,7 @@ def push_dataset_to_hub(
         repo_type="dataset",
         operations=[
             CommitOperationAdd("README.md", str(card).encode()),
-            CommitOperationAdd(BuildReport.FILE_NAME, report.to_json().encode()),
+            CommitOperationAdd(BuildReport.FILE_NAME, public_report(report).to_json().encode()),
         ],
         commit_message="Dataset card and build report",
     )
@@ -206,7 +407,13 @@ def push_dataset_to_hub(
 
 
 def _dataset_card(card_data: DatasetCardData, report: BuildReport, location: str) -> DatasetCard:
-    """The dataset card: `card_data` (already holding `dataset_info` and `configs`) plus task metadata, and the body."""
+    """The dataset card: `card_data` (already holding `dataset_info` and `configs`) plus license, size and task
+    metadata, and the body; no absolute path of this machine appears in it."""
+    synthetic = report.source.startswith(SYNTHETIC)
+    card_data.license = CODE_LICENSE if synthetic else "other"
+    if not synthetic:
+        card_data.license_name = "listing-photos-owners-terms"
+    card_data.size_categories = [size_category(sum(report.split_sizes.values()) or report.houses_kept)]
     card_data.task_categories = ["image-classification"]
     card_data.tags = ["real-estate", "house-prices", "zillow-vit"]
     card_data.pretty_name = "Houses and their price tiers from listing photos"
@@ -226,6 +433,10 @@ houses = load_dataset("{location}")
 houses["train"].features["label"].names  # {list(TIER_NAMES)}
 ```
 
+## Photos: source and terms
+
+{_SYNTHETIC_TERMS if synthetic else _LISTING_TERMS.format(source=report.source)}
+
 ## How it was built
 
 Built by `dataset_builder` of the `zillow-vit` project; `build_report.json` lists every house skipped and
@@ -239,4 +450,22 @@ photo dropped, with the reason.
 
 <!-- Add a BibTeX entry here if this dataset or its source is published. -->
 """
-    return DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{body}")
+    return DatasetCard(without_machine_paths(f"---\n{card_data.to_yaml()}\n---\n{body}"))
+
+
+_SYNTHETIC_TERMS = """No real house and no real photo: the houses, prices and "room photos" are drawn by
+`dataset_builder/synthetic.py` of the `zillow-vit` project from the seed in the build summary below. Like the
+code that draws them, they are Apache-2.0."""
+
+_LISTING_TERMS = """The photos and prices come from the listing export `{source}`: the photos were fetched from the
+URLs (or read from the files) it names. **They belong to their owners** (the photographers, agents and listing
+sites that published them), and this dataset grants no right to them: the `license` is `other` because their terms
+are their publishers'. Listing sites (Zillow among them) restrict copying and reuse of listing content in their
+terms of use; check those terms before sharing this dataset or training on it, keep the repository private when
+unsure, and remove a house when its owner asks."""
+
+
+def size_category(rows: int) -> str:
+    """The Hub's `size_categories` bin of a dataset of `rows` rows."""
+    bins = ["n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B"]
+    return bins[min(max(int(math.log10(max(rows, 1))) - 2, 0), len(bins) - 1)]

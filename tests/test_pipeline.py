@@ -1,0 +1,154 @@
+"""The house pipeline that ships with every model: `pipeline(model=folder, trust_remote_code=True)` in a process that
+cannot import the project gives the tier of model + processor, probabilities or a score, photos read and attention."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+from transformers import pipeline
+
+from dataset_builder import TIER_NAMES
+from zillow_vit.hub import prepare_for_hub
+from zillow_vit.recipes import MODELS
+
+from conftest import write_tiny_vit_checkpoint
+
+# A fresh interpreter where the project cannot be imported: per folder, the pipeline's results on the houses, the
+# tiers of model + processor house by house, and the stock image-classification pipeline on one photo.
+PIPELINE_AS_REMOTE_CODE = r"""
+import importlib.abc, json, sys, torch
+from transformers import AutoImageProcessor, AutoModelForImageClassification, pipeline
+
+class BlockProject(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("zillow_vit", "dataset_builder"):
+            raise ImportError(f"{name} must not be imported by Hub custom code")
+
+sys.meta_path.insert(0, BlockProject())
+houses = json.loads(sys.argv[1])
+found = {}
+for folder in sys.argv[2:]:
+    house_tier = pipeline(model=folder, trust_remote_code=True)
+    assert type(house_tier).__module__.startswith("transformers_modules."), type(house_tier).__module__
+    model = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=True).eval()
+    processor = AutoImageProcessor.from_pretrained(folder, trust_remote_code=True)
+    tiers = []
+    for house in houses:
+        with torch.no_grad():
+            logits = model(**processor(house, max_photos=model.config.max_photos)).logits
+        tiers.append(model.config.id2label[int(logits.argmax(-1))])
+    found[folder] = {
+        "pipeline": house_tier(houses),
+        "model_tiers": tiers,
+        "one_photo": pipeline("image-classification", model=folder, trust_remote_code=True)(houses[0][0]),
+    }
+print(json.dumps(found))
+"""
+
+SAVED_MODELS = {  # folder name -> (recipe, head)
+    "cnn": ("cnn", "classification"),
+    "vit-scratch": ("vit-scratch", "classification"),
+    "vit-pretrained": ("vit-pretrained", "classification"),
+    "vit-scratch-score": ("vit-scratch", "score"),
+}
+
+
+@pytest.fixture(scope="module")
+def saved_models(tmp_path_factory):
+    """A tiny untrained model per recipe and head, saved as train.py saves a run: {name: folder}."""
+    root = tmp_path_factory.mktemp("saved")
+    backbone = write_tiny_vit_checkpoint(root / "backbone")
+    folders = {}
+    for name, (recipe, head_type) in SAVED_MODELS.items():
+        torch.manual_seed(0)
+        model, processor = MODELS[recipe].build(
+            "tiny",
+            backbone=backbone,
+            head_type=head_type,
+            tier_cut_points=[200_000.0, 400_000.0],
+            id2label=dict(enumerate(TIER_NAMES)),
+            label2id={tier: index for index, tier in enumerate(TIER_NAMES)},
+        )
+        prepare_for_hub(model)
+        model.save_pretrained(root / name)
+        processor.save_pretrained(root / name)
+        folders[name] = root / name
+    return folders
+
+
+@pytest.fixture(scope="module")
+def houses(tmp_path_factory):
+    """Three houses of 1, 3 and 8 photos, as file paths."""
+    folder = tmp_path_factory.mktemp("photos")
+    houses = []
+    for index, count in enumerate((1, 3, 8)):
+        house = []
+        for k in range(count):
+            path = folder / f"house{index}_{k}.jpg"
+            Image.new("RGB", (48 + 8 * k, 40), (40 * k % 256, 90 + 50 * index, 200 - 20 * k)).save(path)
+            house.append(str(path))
+        houses.append(house)
+    return houses
+
+
+def test_every_saved_model_names_the_pipeline_and_carries_its_code(saved_models):
+    for folder in saved_models.values():
+        config = json.loads((folder / "config.json").read_text())
+        assert config["custom_pipelines"] == {
+            "house-price-tier": {
+                "impl": "pipeline_house.HousePriceTierPipeline",
+                "pt": ["AutoModelForImageClassification"],
+                "type": "image",
+            }
+        }
+        assert (folder / "pipeline_house.py").is_file() and (folder / "image_processing_house.py").is_file()
+
+
+def test_pipeline_without_the_project_gives_the_tier_of_model_and_processor(saved_models, houses, tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
+    folders = [str(folder) for folder in saved_models.values()]
+    command = [sys.executable, "-c", PIPELINE_AS_REMOTE_CODE, json.dumps(houses), *folders]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.splitlines()[-1])
+    for name, folder in saved_models.items():
+        remote = found[str(folder)]
+        assert [house["tier"] for house in remote["pipeline"]] == remote["model_tiers"], name
+        assert {label["label"] for label in remote["one_photo"]} == set(TIER_NAMES), name
+
+
+def test_a_house_gives_one_result_and_houses_a_list(saved_models, houses):
+    house_tier = pipeline(model=str(saved_models["vit-scratch"]), trust_remote_code=True)
+    one = house_tier(houses[1])
+    assert set(one) == {"tier", "probabilities", "photos_read", "photo_attention"}
+    assert one["tier"] == max(one["probabilities"], key=one["probabilities"].get)
+    assert sum(one["probabilities"].values()) == pytest.approx(1.0)
+    assert one["photos_read"] == 3 and sum(one["photo_attention"]) == pytest.approx(1.0, abs=1e-4)
+    many = house_tier(houses)
+    assert [result["photos_read"] for result in many] == [1, 3, 6]  # the tiny ViT reads the first 6 photos
+    assert [len(result["photo_attention"]) for result in many] == [1, 3, 6]
+    assert many[1]["tier"] == one["tier"]
+    assert many[1]["probabilities"] == pytest.approx(one["probabilities"])
+    assert house_tier(houses[0][0])["photos_read"] == 1  # one photo is a house of one photo
+
+
+def test_score_head_gives_a_score_and_no_probabilities(saved_models, houses):
+    result = pipeline(model=str(saved_models["vit-scratch-score"]), trust_remote_code=True)(houses[2])
+    assert set(result) == {"tier", "score", "photos_read", "photo_attention"}
+    assert 0.0 <= result["score"] <= 1.0
+    assert result["tier"] == TIER_NAMES[round(result["score"] * 2)]  # nearest of the targets 0, 0.5, 1
+
+
+def test_cnn_reads_the_first_photo_and_has_no_attention(saved_models, houses):
+    result = pipeline(model=str(saved_models["cnn"]), trust_remote_code=True)(houses[2])
+    assert result["photos_read"] == 1 and "photo_attention" not in result
+
+
+def test_a_house_without_photos_is_an_error(saved_models):
+    with pytest.raises(ValueError, match="at least one photo"):
+        pipeline(model=str(saved_models["cnn"]), trust_remote_code=True)([])
