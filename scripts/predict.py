@@ -1,28 +1,34 @@
 #!/usr/bin/env python
-"""Price tier of a new listing from a trained model (run folder or Hub repo).
+"""Price tier of new houses from a trained model (run folder or Hub repo): one house, or every house of a listing.
 
     python scripts/predict.py --model runs/vit-scratch --photos front.jpg kitchen.jpg https://.../bath.jpg
-    python scripts/predict.py --model runs/vit-scratch --listing houses.json --house_id 1234
+    python scripts/predict.py --model runs/vit-scratch --listing export.json --house_id 31105437
+    python scripts/predict.py --model runs/vit-scratch --listing export.json --output predictions.jsonl
 
-Prints JSON: the tier, the class probabilities (classification head) or the score in [0, 1] (score head),
-and for multi-photo models the attention each photo got.
+A house needs only an id and photos: a missing or odd price is no error (a price that parses is shown beside the
+prediction, with its true tier under the model's own cut points). Photos are fetched, checked and stored by the
+dataset builder's `PhotoStore` (same cache, limits and reasons as a build), then preprocessed by the run's image
+processor; the model reads the first `config.max_photos` usable photos in listing order. Without `--house_id`
+every house is scored in batches, the model loaded once, and written as JSON Lines or CSV (by the `--output`
+suffix) with a summary line: accuracy against the model's cut points over the houses with a price. A house with no
+usable photo gets a row with its reason. One house prints its JSON.
 """
 
+import csv
 import json
-import logging
+import os
 import sys
 from dataclasses import dataclass, field
 
-import httpx
+import datasets
 import torch
 from PIL import Image
+from tqdm.auto import tqdm
 from transformers import AutoImageProcessor, AutoModelForImageClassification, HfArgumentParser
 
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
-from dataset_builder import read_listings
-from zillow_vit.models.image_processing_house import upright_rgb
-
-logger = logging.getLogger(__name__)
+from dataset_builder import DatasetOptions, PhotoStore, price_tier, read_listings
+from zillow_vit.cli import check_location, usage_error
 
 
 @dataclass
@@ -30,68 +36,186 @@ class PredictArguments:
     model: str = field(metadata={"help": "Run folder written by scripts/train.py, or a Hub repo id."})
     photos: list[str] = field(default_factory=list, metadata={"help": "Photo paths or URLs of one house."})
     listing: str | None = field(default=None, metadata={"help": "A listing export (path or URL) instead of --photos."})
-    house_id: str | None = field(default=None, metadata={"help": "Which house of --listing."})
+    house_id: str | None = field(default=None, metadata={"help": "Score only this house of --listing."})
+    output: str | None = field(
+        default=None, metadata={"help": "Where the rows of a whole listing go: a .jsonl or .csv file."}
+    )
+    batch_size: int = field(default=16, metadata={"help": "Houses scored at once."})
     trust_remote_code: bool = field(default=False, metadata={"help": "Run the model code shipped with a Hub repo."})
 
 
-def house_photo_locations(args: PredictArguments) -> list[str]:
+@dataclass
+class House:
+    """A house to score: its photos in listing order, and its price when the listing has one."""
+
+    house_id: str
+    photos: list[str]
+    price: float | None = None
+    problem: str | None = None
+    dropped: list[dict] = field(default_factory=list)  # {"photo", "reason"} of each unusable photo tried
+    stored: list[str] = field(default_factory=list)  # paths of the usable photos read, at most max_photos
+
+
+def houses_to_score(args: PredictArguments, options: DatasetOptions) -> list[House]:
     if args.listing is None:
-        if not args.photos:
-            raise ValueError("Give --photos, or --listing with --house_id")
-        return args.photos
-    listing = next((item for item in read_listings(args.listing) if item.house_id == args.house_id), None)
-    if listing is None or listing.problem:
-        raise ValueError(
-            f"House {args.house_id!r} of {args.listing}: {'not found' if listing is None else listing.problem}"
+        return [House("photos", args.photos)]
+    listings = read_listings(
+        args.listing, options.id_field, options.price_field, options.images_field,
+        require_price=False, local_photo_root=options.local_photo_root,
+    )  # fmt: skip
+    houses = [
+        House(
+            listing.house_id,
+            listing.photos,
+            listing.price,
+            listing.problem,
+            [{"photo": photo, "reason": reason} for photo, reason in listing.refused_photos],
         )
-    return listing.photos
+        for listing in listings
+    ]
+    if args.house_id is not None:
+        houses = [house for house in houses if house.house_id == args.house_id]
+        if not houses:
+            raise ValueError(f"House {args.house_id!r} of {args.listing}: not found")
+    return houses
 
 
-def readable_photos(locations: list) -> list[Image.Image]:
-    """The photos opened upright and RGB; one that cannot be read is dropped with a warning naming it and why, and
-    only a house with no readable photo left is an error."""
-    photos, problems = [], []
-    for location in locations:
-        try:
-            photos.append(upright_rgb(location))
-        except (OSError, ValueError, httpx.HTTPError) as error:
-            problems.append(f"{location}: undecodable image ({type(error).__name__})")
-    for problem in problems:
-        logger.warning("Dropped photo %s", problem)
-    if not photos:
-        raise ValueError("No usable photo:\n" + "\n".join(problems))
-    return photos
+def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> None:
+    """Give each house its first `max_photos` usable photos in listing order: the first `max_photos` are fetched, and
+    for each one that fails the next in line, until enough are usable or none is left."""
+    tried = {house.house_id: 0 for house in houses}
+    while True:
+        wanted = {}
+        for house in houses:
+            if house.problem is None:
+                needed = max_photos - len(house.stored)
+                wanted[house.house_id] = house.photos[tried[house.house_id] : tried[house.house_id] + needed]
+        locations = [photo for photos in wanted.values() for photo in photos]
+        if not locations:
+            break
+        results = store.prepare(locations, description="Fetching photos")
+        for house in houses:
+            for photo in wanted.get(house.house_id, []):
+                result = results[photo]
+                if result.path:
+                    house.stored.append(result.path)
+                else:
+                    house.dropped.append({"photo": photo, "reason": result.error})
+            tried[house.house_id] += len(wanted.get(house.house_id, []))
+    for house in houses:
+        if house.problem is None and not house.stored:
+            house.problem = f"no usable photos ({len(house.dropped)} failed)"
 
 
 @torch.no_grad()
-def predict_house(model, image_processor, photos: list[Image.Image]) -> dict:
-    """Tier, probabilities or score, and per-photo attention (multi-photo models) for one house: the first
-    `config.max_photos` photos, preprocessed by the run's own image processor."""
+def score(model, processor, houses: list[House]) -> list[dict]:
+    """One batch of houses with usable photos → their prediction rows."""
     config = model.config
-    inputs = image_processor(photos, max_photos=config.max_photos)
-    output = model.eval()(**inputs, output_attentions=True)
-    tier = config.id2label[int(output.logits.argmax(-1))]
-    result = {"tier": tier, "photos_read": int(inputs["photo_mask"].sum())}
-    if output.score is not None:
-        result["score"] = float(output.score[0])
-    else:
-        result["probabilities"] = {config.id2label[i]: float(p) for i, p in enumerate(output.logits.softmax(-1)[0])}
-    if output.photo_attention is not None:
-        result["photo_attention"] = [round(float(a), 4) for a in output.photo_attention[0]]
-    if config.tier_cut_points:
-        result["tier_cut_points"] = config.tier_cut_points
-    return result
+    photos = [[Image.open(path) for path in house.stored] for house in houses]
+    inputs = processor(photos, max_photos=config.max_photos)
+    output = model(**inputs, output_attentions=True)
+    rows = []
+    for index, house in enumerate(houses):
+        read = int(inputs["photo_mask"][index].sum())
+        row = {"tier": config.id2label[int(output.logits[index].argmax())], "photos_read": read}
+        if output.score is not None:
+            row["score"] = float(output.score[index])
+        else:
+            probabilities = output.logits[index].softmax(-1)
+            row["probabilities"] = {config.id2label[k]: float(p) for k, p in enumerate(probabilities)}
+        if output.photo_attention is not None:
+            row["photo_attention"] = [round(float(a), 4) for a in output.photo_attention[index, :read]]
+        rows.append(row)
+    return rows
+
+
+def prediction_row(house: House, prediction: dict | None, config) -> dict:
+    """A house's output row: id, prediction (or the reason there is none), photos dropped, price and true tier."""
+    row = {"id": house.house_id}
+    row.update(prediction or {"tier": None, "problem": house.problem})
+    row["photos_dropped"] = house.dropped
+    row["photos_rule"] = f"first {config.max_photos} usable photos in listing order"
+    if house.price is not None:
+        row["price"] = house.price
+        if config.tier_cut_points:
+            row["true_tier"] = config.id2label[price_tier(house.price, config.tier_cut_points)]
+    return row
+
+
+def predict_houses(model, processor, houses: list[House], batch_size: int) -> list[dict]:
+    """Rows for every house, in listing order, the usable ones scored `batch_size` at a time."""
+    usable = [house for house in houses if house.problem is None]
+    predictions = {}
+    for start in tqdm(range(0, len(usable), batch_size), desc="Scoring houses", unit="batch"):
+        batch = usable[start : start + batch_size]
+        predictions.update(zip((house.house_id for house in batch), score(model, processor, batch)))
+    return [prediction_row(house, predictions.get(house.house_id), model.config) for house in houses]
+
+
+def summary(rows: list[dict]) -> dict:
+    """Houses scored, skipped, and the accuracy against the model's cut points over those with a price."""
+    judged = [row for row in rows if row["tier"] is not None and "true_tier" in row]
+    correct = sum(row["tier"] == row["true_tier"] for row in judged)
+    return {
+        "houses": len(rows),
+        "scored": sum(row["tier"] is not None for row in rows),
+        "with_price": len(judged),
+        "accuracy": correct / len(judged) if judged else None,
+    }
+
+
+def write_rows(rows: list[dict], path: str) -> None:
+    """JSON Lines (one object per house) or CSV (nested values as JSON text), chosen by the file suffix."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        if path.endswith(".csv"):
+            columns = list(dict.fromkeys(key for row in rows for key in row))
+            writer = csv.DictWriter(handle, columns)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()})
+        else:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+
+
+def check_arguments(args: PredictArguments) -> None:
+    if bool(args.photos) == bool(args.listing):
+        usage_error("give either --photos (one house) or --listing (with --house_id for one house)")
+    if args.output and not args.output.endswith((".jsonl", ".csv")):
+        usage_error(f"--output {args.output}: must end in .jsonl or .csv")
+    check_location("--model", args.model)
+    check_location("--listing", args.listing)
+    for photo in args.photos:
+        check_location("--photos", photo)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(PredictArguments).parse_args_into_dataclasses(
-        args=sys.argv[1:] if argv is None else argv
-    )
+    parser = HfArgumentParser((PredictArguments, DatasetOptions), description=__doc__)
+    args, options = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    check_arguments(args)
     model = AutoModelForImageClassification.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
-    image_processor = AutoImageProcessor.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
-    result = predict_house(model, image_processor, readable_photos(house_photo_locations(args)))
-    print(json.dumps(result, indent=2))
-    return result
+    processor = AutoImageProcessor.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
+    model.eval()
+    houses = houses_to_score(args, options)
+    cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
+    fetch_photos(houses, PhotoStore(cache_dir, options.image_short_side, options), model.config.max_photos)
+    rows = predict_houses(model, processor, houses, args.batch_size)
+    if args.listing is None or args.house_id is not None:
+        if rows[0]["tier"] is None:
+            dropped = "".join(f"\n{d['photo']}: {d['reason']}" for d in rows[0]["photos_dropped"])
+            raise ValueError(f"House {rows[0]['id']}: {rows[0]['problem']}{dropped}")
+        print(json.dumps(rows[0], indent=2))
+        return rows[0]
+    result = summary(rows)
+    if args.output:
+        write_rows(rows, args.output)
+        result["output"] = args.output
+    else:
+        for row in rows:
+            print(json.dumps(row))
+    print(json.dumps({"summary": result}))
+    return {"summary": result, "rows": rows}
 
 
 if __name__ == "__main__":

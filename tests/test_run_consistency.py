@@ -83,7 +83,7 @@ def test_resumed_run_continues_with_its_fine_tuned_backbone(backbone, tmp_path, 
     assert "missing keys" not in capfd.readouterr().err.lower()
 
 
-PHOTO_SIZES = {"square": (60, 60), "4:3": (80, 60), "3:2": (90, 60), "portrait": (60, 80)}
+PHOTO_SIZES = {"square": (300, 300), "4:3": (400, 300), "3:2": (450, 300), "portrait": (300, 400)}
 
 
 def textured_photo(size, seed):
@@ -126,10 +126,14 @@ def test_processor_and_predict_script_give_the_same_tier(scratch_run, tmp_path):
     for paths in houses:
         with torch.no_grad():
             probabilities = model(**processor(paths, max_photos=model.config.max_photos)).logits.softmax(-1)[0]
-        result = predict.main(["--model", str(scratch_run), "--photos", *paths])
+        result = predict.main(
+            ["--model", str(scratch_run), "--photos", *paths, "--photo_cache_dir", str(tmp_path / "c")]
+        )
         assert result["photos_read"] == 3
         assert result["tier"] == model.config.id2label[int(probabilities.argmax())]
-        assert list(result["probabilities"].values()) == pytest.approx(probabilities.tolist(), abs=1e-6)
+        # predict.py reads each photo as the builder stores it (upright, short side <= 256, JPEG), so only that
+        # storage step separates the two
+        assert list(result["probabilities"].values()) == pytest.approx(probabilities.tolist(), abs=0.02)
 
 
 def test_config_declares_the_photo_count_and_cut_points(scratch_run):

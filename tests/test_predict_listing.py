@@ -1,0 +1,123 @@
+"""predict.py on a whole listing export: priced or not, nested fields, bad photos, batches equal single houses."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dataset_builder import price_tier
+
+from conftest import load_script
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "vit-scratch"
+    load_script("train").main(
+        [
+            "--model",
+            "vit-scratch",
+            "--preset",
+            "tiny",
+            "--max_photos",
+            "3",
+            "--num_synthetic_houses",
+            "45",
+            "--synthetic_image_size",
+            "32",
+            "--max_steps",
+            "3",
+            "--learning_rate",
+            "1e-2",
+            "--output_dir",
+            str(folder),
+            "--dataset_cache_dir",
+            str(folder.parent / "cache"),
+            "--disable_tqdm",
+            "true",
+        ]  # fmt: skip
+    )
+    return folder
+
+
+def write_photos(folder, house: int, count: int) -> list[str]:
+    """`count` distinct textured JPEG photos of one house, named relative to `folder`."""
+    names = []
+    for k in range(count):
+        pixels = np.random.default_rng([house, k]).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+        (folder / "photos").mkdir(exist_ok=True)
+        Image.fromarray(pixels).save(folder / "photos" / f"{house}_{k}.jpg")
+        names.append(f"photos/{house}_{k}.jpg")
+    return names
+
+
+def predict(run, tmp_path, *argv):
+    return load_script("predict").main(["--model", str(run), "--photo_cache_dir", str(tmp_path / "photo-cache"), *argv])
+
+
+def test_a_listing_without_prices_is_scored_whole(run, tmp_path):
+    houses = [{"id": f"h{i}", "images": write_photos(tmp_path, i, 1 + i % 5)} for i in range(7)]
+    (tmp_path / "export.json").write_text(json.dumps(houses))
+    output = tmp_path / "out" / "predictions.jsonl"
+    result = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"), "--output", str(output))
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [row["id"] for row in rows] == [f"h{i}" for i in range(7)]
+    assert all(row["tier"] in ("cheap", "average", "expensive") and "true_tier" not in row for row in rows)
+    assert [row["photos_read"] for row in rows] == [min(1 + i % 5, 3) for i in range(7)]
+    assert all(len(row["photo_attention"]) == row["photos_read"] for row in rows)
+    assert rows[0]["photos_rule"] == "first 3 usable photos in listing order"
+    assert result["summary"] == {"houses": 7, "scored": 7, "with_price": 0, "accuracy": None, "output": str(output)}
+
+
+@pytest.fixture
+def zillow_export(tmp_path):
+    """Zillow-style nested records: prices under hdpData.homeInfo.price (one missing), photos as carousel objects;
+    house z2 has a bad photo among good ones, house z3 none usable."""
+    prices = [150_000, 480_000, 900_000, None, 2_000_000]
+    records = []
+    for i, price in enumerate(prices):
+        photos = [{"url": name} for name in write_photos(tmp_path, 100 + i, 4)]
+        record = {"zpid": f"z{i}", "hdpData": {"homeInfo": {"price": price}}, "carouselPhotos": photos}
+        records.append(record)
+    (tmp_path / "photos" / "broken.jpg").write_text("not a photo")
+    records[2]["carouselPhotos"].insert(1, {"url": "photos/broken.jpg"})
+    records[3]["carouselPhotos"] = [{"url": "photos/broken.jpg"}, {"url": "photos/missing.jpg"}]
+    (tmp_path / "zillow.json").write_text(json.dumps({"cat1": {"searchResults": {"listResults": records}}}))
+    return tmp_path / "zillow.json"
+
+
+NESTED_FIELDS = ["--id_field", "zpid", "--price_field", "hdpData.homeInfo.price", "--images_field", "carouselPhotos"]
+
+
+def test_nested_export_with_bad_photos_and_the_accuracy_summary(run, tmp_path, zillow_export):
+    output = tmp_path / "predictions.csv"
+    result = predict(run, tmp_path, "--listing", str(zillow_export), *NESTED_FIELDS, "--output", str(output))
+    rows = {row["id"]: row for row in result["rows"]}
+    assert rows["z2"]["photos_read"] == 3 and [d["photo"].rsplit("/", 1)[-1] for d in rows["z2"]["photos_dropped"]] == [
+        "broken.jpg"
+    ]
+    assert rows["z3"]["tier"] is None and rows["z3"]["problem"] == "no usable photos (2 failed)"
+    assert "price" not in rows["z3"]
+    cut_points = json.loads((run / "config.json").read_text())["tier_cut_points"]
+    names = ["cheap", "average", "expensive"]
+    judged = [row for row in rows.values() if "price" in row and row["tier"] is not None]
+    assert all(row["true_tier"] == names[price_tier(row["price"], cut_points)] for row in judged)
+    by_hand = sum(row["tier"] == row["true_tier"] for row in judged) / len(judged)
+    assert result["summary"]["with_price"] == 4 and result["summary"]["accuracy"] == pytest.approx(by_hand)
+    with open(output, newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [row["id"] for row in written] == ["z0", "z1", "z2", "z3", "z4"] and written[3]["tier"] == ""
+
+
+def test_batches_equal_houses_scored_one_by_one(run, tmp_path, zillow_export):
+    listing = ["--listing", str(zillow_export), *NESTED_FIELDS]
+    batched = predict(run, tmp_path, *listing, "--batch_size", "3")["rows"]
+    for row in batched:
+        if row["tier"] is None:
+            continue
+        alone = predict(run, tmp_path, *listing, "--house_id", row["id"])
+        assert alone["tier"] == row["tier"]
+        assert list(alone["probabilities"].values()) == pytest.approx(list(row["probabilities"].values()), abs=1e-6)
+        assert alone["photo_attention"] == pytest.approx(row["photo_attention"], abs=1e-4)
