@@ -121,3 +121,11 @@ def test_batches_equal_houses_scored_one_by_one(run, tmp_path, zillow_export):
         assert alone["tier"] == row["tier"]
         assert list(alone["probabilities"].values()) == pytest.approx(list(row["probabilities"].values()), abs=1e-6)
         assert alone["photo_attention"] == pytest.approx(row["photo_attention"], abs=1e-4)
+
+
+def test_speed_benchmark_runs_every_stage(tmp_path):
+    rows = load_script("bench_predict").main(
+        ["--work_dir", str(tmp_path), "--num_houses", "6", "--photos_per_house", "2", "--preset", "tiny"]
+    )
+    assert [row["stage"].split(" ")[0] for row in rows] == ["fetch", "decode", "model", "scoring", "fetch", "fetch,"]
+    assert all(row["houses_per_second"] > 0 for row in rows)
