@@ -59,6 +59,17 @@ class CompareArguments:
         metadata={"help": 'Extra train.py arguments: "all=ARGS" for every run, "MODEL=ARGS" for one model.'},
     )
     attention_houses: int = field(default=6, metadata={"help": "Test houses on each attention page."})
+    curves_from: str = field(
+        default="trainer_state",
+        metadata={
+            "help": "Where the learning curves are read: each run's trainer_state.json, its TensorBoard events "
+            '("all=--report_to tensorboard" in --run_args) or the local Trackio project ("all=--report_to trackio").',
+            "choices": list(reporting.CURVE_SOURCES),
+        },
+    )
+    trackio_project: str = field(
+        default="huggingface", metadata={"help": "The Trackio project the runs log to (train.py --project)."}
+    )
 
 
 @dataclass
@@ -112,7 +123,8 @@ def run_training(model: str, head: str, seed: int, dataset_dir: str, run_dir: st
         print(f"{run_dir}: done before, kept")
         return
     command = [sys.executable, TRAIN_SCRIPT, "--model", model, "--head_type", head, "--seed", str(seed),
-               "--dataset", dataset_dir, "--output_dir", run_dir, "--save_total_limit", "1", *extra]  # fmt: skip
+               "--dataset", dataset_dir, "--output_dir", run_dir, "--run_name", run_dir, "--save_total_limit", "1",
+               *extra]  # fmt: skip
     print("$", shlex.join(command), flush=True)
     subprocess.run(command, check=True)
 
@@ -180,7 +192,8 @@ def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[di
                     )
                     max_photos = AutoConfig.from_pretrained(run_dir).max_photos
                     train_split = split.dataset["train"]
-                    runs.append(reporting.read_run(run_dir, name, seed, mean_photos_read(train_split, max_photos)))
+                    photos = mean_photos_read(train_split, max_photos)
+                    runs.append(reporting.read_run(run_dir, name, seed, photos, args.curves_from, args.trackio_project))
                 per_split.setdefault(name, []).append(reporting.summarize(runs))
                 runs_by_name.setdefault(name, []).extend(runs)
             if max_photos > 1 and head == args.heads[0]:

@@ -1,6 +1,7 @@
 """Read finished runs and turn them into the comparison report: tables, learning curves, confusion matrices
 and the per-photo attention of the multi-photo models."""
 
+import glob
 import json
 import os
 from dataclasses import dataclass, field
@@ -42,12 +43,64 @@ def count_parameters(run_dir: str) -> int:
         return sum(int(np.prod(weights.get_slice(key).get_shape())) for key in weights.keys())
 
 
-def read_run(run_dir: str, name: str, seed: int, photos_per_house: float) -> RunResult:
+CURVE_SOURCES = ("trainer_state", "tensorboard", "trackio")
+
+
+def read_run(
+    run_dir: str, name: str, seed: int, photos_per_house: float, curves_from: str = "trainer_state", project=None
+) -> RunResult:
     with open(os.path.join(run_dir, "all_results.json")) as handle:
         metrics = json.load(handle)
-    with open(os.path.join(run_dir, "trainer_state.json")) as handle:
-        log_history = json.load(handle)["log_history"]
+    log_history = read_log_history(run_dir, curves_from, project)
     return RunResult(name, seed, metrics, log_history, count_parameters(run_dir), photos_per_house)
+
+
+def read_log_history(run_dir: str, curves_from: str = "trainer_state", project: str | None = None) -> list[dict]:
+    """The run's logged training loss and validation accuracy as Trainer's `log_history` entries (`epoch` with
+    `loss` or `eval_accuracy`), read from trainer_state.json, the run's TensorBoard event files (`--report_to
+    tensorboard`) or the local Trackio `project` (`--report_to trackio --project P --run_name RUN_DIR`)."""
+    if curves_from == "trainer_state":
+        with open(os.path.join(run_dir, "trainer_state.json")) as handle:
+            return json.load(handle)["log_history"]
+    if curves_from == "tensorboard":
+        scalars = tensorboard_scalars(run_dir)
+    elif curves_from == "trackio":
+        scalars = trackio_scalars(project, run_dir)
+    else:
+        raise ValueError(f"curves_from must be one of {CURVE_SOURCES}, got {curves_from!r}")
+    entries = []
+    for step in sorted(scalars):
+        values = scalars[step]
+        for tag, key in (("train/loss", "loss"), ("eval/accuracy", "eval_accuracy")):
+            if tag in values and "train/epoch" in values:
+                entries.append({"epoch": values["train/epoch"], "step": step, key: values[tag]})
+    return entries
+
+
+def tensorboard_scalars(run_dir: str) -> dict[int, dict[str, float]]:
+    """{step: {tag: value}} of every TensorBoard event file under `run_dir/runs`."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    scalars = {}
+    for folder in sorted(glob.glob(os.path.join(run_dir, "runs", "*"))):
+        events = EventAccumulator(folder)
+        events.Reload()
+        for tag in events.Tags()["scalars"]:
+            for event in events.Scalars(tag):
+                scalars.setdefault(event.step, {})[tag] = event.value
+    return scalars
+
+
+def trackio_scalars(project: str, run_name: str) -> dict[int, dict[str, float]]:
+    """{step: {key: value}} of a run in a local Trackio project (its own step count, so entries are read by epoch)."""
+    from trackio.sqlite_storage import SQLiteStorage
+
+    scalars = {}
+    for log in SQLiteStorage.get_logs(project, run=run_name):
+        scalars.setdefault(int(log["step"]), {}).update(
+            {key: value for key, value in log.items() if isinstance(value, (int, float))}
+        )
+    return scalars
 
 
 def summarize(runs: list[RunResult]) -> dict:
