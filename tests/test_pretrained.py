@@ -1,18 +1,21 @@
-"""vit-pretrained: a backbone checkpoint becomes the photo encoder, fine-tuned (or frozen) through Trainer."""
+"""vit-pretrained: a backbone checkpoint becomes the photo encoder, fine-tuned (or frozen first) through Trainer."""
+
+import json
 
 import pytest
 import torch
-from transformers import AutoImageProcessor, AutoModel, TimmWrapperConfig, TimmWrapperModel
+from transformers import AutoImageProcessor, AutoModel, TimmWrapperConfig, TimmWrapperModel, TrainingArguments
 
-from zillow_vit.models.tier_heads import TierHead
 from zillow_vit.recipes import MODELS
+from zillow_vit.training import backbone_optimizer
 
 from conftest import load_script, write_tiny_vit_checkpoint
 
 ENTRY = MODELS["vit-pretrained"]
 
 
-def make_timm_checkpoint(folder):
+def write_tiny_timm_checkpoint(folder):
+    """A random timm EfficientNet (batch norms included) saved like a Hub backbone."""
     torch.manual_seed(0)
     pretrained_cfg = {"input_size": (3, 32, 32), "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "num_classes": 0}
     config = TimmWrapperConfig.from_dict(
@@ -22,18 +25,36 @@ def make_timm_checkpoint(folder):
     return str(folder)
 
 
+@pytest.fixture(scope="module")
+def backbones(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("backbones")
+    return {"vit": write_tiny_vit_checkpoint(folder / "vit"), "timm": write_tiny_timm_checkpoint(folder / "timm")}
+
+
 @pytest.fixture(params=["vit", "timm"])
-def backbone(request, tmp_path):
-    make = write_tiny_vit_checkpoint if request.param == "vit" else make_timm_checkpoint
-    return make(tmp_path / f"{request.param}-backbone")
+def backbone(request, backbones):
+    return backbones[request.param]
 
 
 def encoder_state(path):
     return AutoModel.from_pretrained(path).state_dict()
 
 
+def same_weights(state, other):
+    return state.keys() == other.keys() and all(torch.equal(state[k], other[k]) for k in state)
+
+
 def train(backbone, output_dir, *extra):
-    load_script("train").main(
+    """Trains through scripts/train.py; returns the weights the model had when Trainer got it, and the trained model."""
+    script = load_script("train")
+    initial = {}
+
+    def recording_optimizer(model, args, scale):
+        initial.update({name: tensor.detach().clone() for name, tensor in model.state_dict().items()})
+        return backbone_optimizer(model, args, scale)
+
+    script.backbone_optimizer = recording_optimizer
+    script.main(
         [
             "--model",
             "vit-pretrained",
@@ -64,11 +85,14 @@ def train(backbone, output_dir, *extra):
             *extra,
         ]  # fmt: skip
     )
-    return ENTRY.model_class.from_pretrained(output_dir)
+    return initial, ENTRY.model_class.from_pretrained(output_dir)
 
 
-def same_weights(state, other):
-    return state.keys() == other.keys() and all(torch.equal(state[k], other[k]) for k in state)
+def part(state, prefix):
+    return {name[len(prefix) :]: tensor for name, tensor in state.items() if name.startswith(prefix)}
+
+
+BACKBONE_PREFIX = "photo_encoder.backbone."
 
 
 def test_backbone_weights_are_loaded_and_new_layers_fresh(backbone):
@@ -79,47 +103,90 @@ def test_backbone_weights_are_loaded_and_new_layers_fresh(backbone):
     assert output.logits.shape == (2, 3)
 
 
-def test_fine_tuning_changes_the_backbone_and_saves_its_config(backbone, tmp_path):
-    trained = train(backbone, tmp_path / "run")
+def test_backbone_stays_frozen_for_its_epochs_then_is_fine_tuned(backbone, tmp_path):
+    """Frozen for epoch 1 of 2: at the end of epoch 1 the backbone (batch-norm statistics included) is the pretrained
+    one while the new layers learned; in epoch 2 the backbone learns too. The saved config holds the backbone's."""
+    run = tmp_path / "run"
+    initial, trained = train(backbone, run, "--freeze_backbone_epochs", "1", "--save_strategy", "epoch")
+    epoch_ends = sorted(run.glob("checkpoint-*"), key=lambda path: int(path.name.split("-")[1]))
+    assert [json.loads((c / "trainer_state.json").read_text())["epoch"] for c in epoch_ends] == [1.0, 2.0]
+    after_frozen_epoch = ENTRY.model_class.from_pretrained(epoch_ends[0]).state_dict()
+
+    assert same_weights(part(after_frozen_epoch, BACKBONE_PREFIX), encoder_state(backbone))
+    assert not torch.equal(
+        after_frozen_epoch["photo_encoder.projection.weight"], initial["photo_encoder.projection.weight"]
+    )
     assert not same_weights(trained.backbone.state_dict(), encoder_state(backbone))
     assert trained.config.encoder.model_type in ("vit", "timm_wrapper")
-    assert (tmp_path / "run" / "preprocessor_config.json").exists()
 
 
-def test_frozen_backbone_stays_equal_while_the_head_learns(backbone, tmp_path):
-    fresh = ENTRY.model_class.from_backbone(backbone, **ENTRY.config_kwargs("tiny"))
-    trained = train(backbone, tmp_path / "run", "--freeze_backbone_epochs", "2")
-    assert same_weights(trained.backbone.state_dict(), encoder_state(backbone))
-    assert not torch.equal(trained.photo_encoder.projection.weight, fresh.photo_encoder.projection.weight)
+@pytest.fixture(scope="module")
+def one_step_run(backbones, tmp_path_factory):
+    """One plain SGD-like Adam step with the backbone at a quarter of the learning rate (no warmup, no decay)."""
+    run = tmp_path_factory.mktemp("one-step") / "run"
+    initial, trained = train(backbones["vit"], run, "--max_steps", "1", "--backbone_learning_rate_scale", "0.25",
+                             "--warmup_steps", "0", "--lr_scheduler_type", "constant", "--weight_decay", "0")  # fmt: skip
+    return run, initial, trained.state_dict()
 
 
-def test_image_processor_of_the_backbone_drives_the_inputs(tmp_path):
-    backbone = write_tiny_vit_checkpoint(tmp_path / "vit-backbone")
-    train(backbone, tmp_path / "run", "--max_steps", "1")
-    saved = AutoImageProcessor.from_pretrained(tmp_path / "run")
+def largest_change(before, after):
+    return max((after[name] - before[name]).abs().max().item() for name in before if before[name].is_floating_point())
+
+
+def test_backbone_learns_at_its_scaled_learning_rate(one_step_run):
+    """Adam's first step moves every weight with a gradient by the learning rate: 1e-2 for the new layers and
+    0.25 * 1e-2 for the backbone."""
+    _, initial, trained = one_step_run
+    backbone_change = largest_change(part(initial, BACKBONE_PREFIX), part(trained, BACKBONE_PREFIX))
+    new_layers = {name: tensor for name, tensor in initial.items() if not name.startswith(BACKBONE_PREFIX)}
+    assert backbone_change == pytest.approx(0.25e-2, rel=1e-3)
+    assert largest_change(new_layers, trained) == pytest.approx(1e-2, rel=1e-3)
+
+
+def test_backbone_optimizer_groups(backbones, tmp_path):
+    model = ENTRY.model_class.from_backbone(backbones["vit"], **ENTRY.config_kwargs("tiny"))
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, weight_decay=0.01, use_cpu=True)
+    optimizer = backbone_optimizer(model, args, 0.1)
+    backbone = {id(p) for p in model.backbone.parameters()}
+    seen = [id(p) for group in optimizer.param_groups for p in group["params"]]
+    assert sorted(seen) == sorted(id(p) for p in model.parameters())  # every weight once
+    names = {id(p): name for name, p in model.named_parameters()}
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            assert group["lr"] == pytest.approx(1e-4 if id(parameter) in backbone else 1e-3), names[id(parameter)]
+            no_decay = names[id(parameter)].endswith("bias") or parameter.dim() == 1
+            assert group["weight_decay"] == (0.0 if no_decay else 0.01), names[id(parameter)]
+
+
+def test_image_processor_of_the_backbone_drives_the_inputs(one_step_run):
+    saved = AutoImageProcessor.from_pretrained(one_step_run[0])
     assert list(saved.image_mean) == [0.4] * 3 and list(saved.image_std) == [0.2] * 3
     assert saved.size == {"height": 32, "width": 32} and saved.shortest_edge == 32
 
 
-@pytest.mark.parametrize(
-    ("score", "tier"), [(0.0, 0), (0.1, 0), (0.24, 0), (0.26, 1), (0.5, 1), (0.74, 1), (0.76, 2), (0.9, 2), (1.0, 2)]
-)
-def test_score_head_reads_tiers_by_thresholds(score, tier):
-    head = TierHead(4, 3, "score")
-    with torch.no_grad():
-        head.dense.weight.zero_()
-        head.dense.bias.fill_(torch.logit(torch.tensor(score)).clamp(-30, 30).item())
-    logits, predicted_score, _ = head(torch.zeros(1, 4))
-    assert predicted_score.item() == pytest.approx(score, abs=1e-6)
-    assert logits.argmax(-1).item() == tier
+@pytest.fixture
+def wide_model(backbone):
+    """The model with new layers initialised wide, so attention far from uniform would show order or padding."""
+    torch.manual_seed(0)
+    return ENTRY.model_class.from_backbone(backbone, **ENTRY.config_kwargs("tiny", initializer_range=0.5)).eval()
 
 
-def test_score_head_loss_is_smallest_at_the_tier_target():
-    head = TierHead(1, 3, "score")
-    losses = []
-    for score in torch.linspace(0.01, 0.99, 99):
-        with torch.no_grad():
-            head.dense.weight.zero_()
-            head.dense.bias.fill_(torch.logit(score).item())
-        losses.append(head(torch.zeros(1, 1), labels=torch.tensor([1]))[2].item())
-    assert abs(torch.linspace(0.01, 0.99, 99)[int(torch.tensor(losses).argmin())].item() - 0.5) < 0.011
+@torch.no_grad()
+def test_padding_is_masked_exactly(wide_model):
+    house = torch.randn(1, 2, 3, 32, 32)
+    alone = wide_model(house).logits
+    pixel_values = torch.cat([torch.cat([house, torch.randn(1, 2, 3, 32, 32)], dim=1), torch.randn(1, 4, 3, 32, 32)])
+    photo_mask = torch.tensor([[1, 1, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)
+    batched = wide_model(pixel_values, photo_mask).logits
+    torch.testing.assert_close(batched[:1], alone, atol=1e-5, rtol=0)
+    pixel_values[0, 2:] = 1e6
+    torch.testing.assert_close(wide_model(pixel_values, photo_mask).logits, batched, atol=1e-5, rtol=0)
+    assert not torch.allclose(batched[:1], wide_model(pixel_values[:1]).logits, atol=1e-3)  # unmasked, it would show
+
+
+@torch.no_grad()
+def test_photo_order_does_not_matter(wide_model):
+    house = torch.randn(1, 4, 3, 32, 32)
+    permuted = house[:, torch.tensor([2, 0, 3, 1])]
+    torch.testing.assert_close(wide_model(permuted).logits, wide_model(house).logits, atol=1e-5, rtol=0)
+    assert not torch.allclose(wide_model(house[:, :3]).logits, wide_model(house).logits, atol=1e-4)

@@ -9,6 +9,8 @@ at most sqrt(2 * 0.25 / 120) = 0.065 when equally good, so a gap of 0.2 is over 
 import json
 
 import pytest
+import torch
+import torch.nn.functional as F
 from transformers import AutoModelForImageClassification
 
 import zillow_vit  # noqa: F401  (registers the Auto classes)
@@ -82,9 +84,17 @@ def test_multi_photo_vit_beats_the_single_photo_cnn(tmp_path, cnn_run, synthetic
     assert metrics["test_accuracy"] >= cnn_accuracy + 0.2, (metrics["test_accuracy"], cnn_accuracy)
 
 
-def test_score_head_trains_above_chance(tmp_path, synthetic_args):
-    """One value in [0, 1] per house, read off by thresholds, still tells the tiers apart."""
+def test_score_head_trains_above_chance_and_is_the_head_saved(tmp_path, synthetic_args):
+    """One value in [0, 1] per house, read off by thresholds, still tells the tiers apart; the run is a score model:
+    its config, its one-output head, its score output and its soft-target loss."""
+    output_dir = tmp_path / "cnn-score"
     arguments = ["--model", "cnn", "--preset", "tiny", "--head_type", "score", "--learning_rate", "1e-3",
-                 "--num_train_epochs", "8", "--output_dir", str(tmp_path / "cnn-score"), *synthetic_args]  # fmt: skip
+                 "--num_train_epochs", "8", "--output_dir", str(output_dir), *synthetic_args]  # fmt: skip
     metrics = load_script("train").main(arguments)
     assert metrics["test_accuracy"] > CHANCE_BAR
+    model = AutoModelForImageClassification.from_pretrained(output_dir).eval()
+    assert model.config.head_type == "score" and model.classifier.dense.out_features == 1
+    with torch.no_grad():
+        output = model(torch.randn(4, 1, 3, 32, 32), labels=torch.tensor([0, 1, 2, 1]))
+    torch.testing.assert_close(output.logits, -((output.score[:, None] - torch.tensor([0.0, 0.5, 1.0])) ** 2))
+    torch.testing.assert_close(output.loss, F.binary_cross_entropy(output.score, torch.tensor([0.0, 0.5, 1.0, 0.5])))
