@@ -4,11 +4,20 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from transformers import TimmWrapperConfig, TimmWrapperModel
 
 from dataset_builder import assign_splits, price_tier
 from dataset_builder.synthetic import TIER_MARKER_COLOURS, make_synthetic_houses
-from zillow_vit.data import HouseTransform, collate_houses, train_photo_transform
+from zillow_vit.data import (
+    HouseTransform,
+    collate_houses,
+    house_transforms,
+    processor_for_backbone,
+    train_photo_transform,
+)
 from zillow_vit.models import HousePhotoProcessor
+
+from conftest import write_tiny_vit_checkpoint
 
 PROCESSOR = HousePhotoProcessor(size={"height": 24, "width": 24})
 
@@ -78,4 +87,104 @@ def test_collate_pads_and_masks():
     assert batch["photo_mask"].tolist() == [[True, True, True], [True, False, False]]
     assert torch.equal(batch["pixel_values"][1, 1:], torch.zeros(2, 3, 4, 4))
     assert torch.equal(batch["pixel_values"][1, 0], torch.full((3, 4, 4), 2.0))
-    assert batch["labels"].tolist() == [1, 0]
+    assert batch["labels"].tolist() == [1, 0] and batch["labels"].dtype == torch.long
+
+
+SHIFTED = HousePhotoProcessor(size={"height": 24, "width": 24}, image_mean=[0.4] * 3, image_std=[0.2] * 3)
+
+
+def uniform_photo(colour=(102, 153, 204), size=(40, 30)):
+    return Image.new("RGB", size, colour)
+
+
+def textured_photo(seed, size=(40, 30)):
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    return Image.fromarray(pixels)
+
+
+def test_train_transform_works_at_the_processor_size_mean_and_std():
+    photo = train_photo_transform(SHIFTED)(uniform_photo())
+    assert photo.shape == (3, 24, 24)
+    # (102, 153, 204) / 255 = (0.4, 0.6, 0.8): minus 0.4, over 0.2
+    assert photo.mean(dim=(1, 2)).tolist() == pytest.approx([0.0, 1.0, 2.0], abs=0.02)
+
+
+def test_house_transforms_augment_training_only_and_evaluate_like_the_processor():
+    houses = {"images": [[textured_photo(seed) for seed in range(3)]], "label": [1]}
+    transforms = house_transforms(SHIFTED, max_photos=2, sample_training_photos=False)
+    expected = SHIFTED([textured_photo(seed) for seed in range(2)])["pixel_values"][0]
+    for split in ("validation", "test"):
+        assert torch.equal(transforms[split](houses)["pixel_values"][0], expected)
+    torch.manual_seed(0)
+    training = [transforms["train"](houses)["pixel_values"][0] for _ in range(3)]
+    assert training[0].shape == expected.shape
+    assert not torch.equal(training[0], training[1]) and not torch.equal(training[1], training[2])
+
+
+@pytest.mark.parametrize("sample", [False, True])
+def test_training_photo_sampling_follows_its_flag(sample):
+    random.seed(0)
+    transform = house_transforms(PROCESSOR, max_photos=2, sample_training_photos=sample)["train"]
+    reds = set()
+    for _ in range(10):
+        pixel_values = transform({"images": [photos(5)], "label": [0]})["pixel_values"][0]
+        reds.add(tuple(round(v, 1) for v in pixel_values[:, 0].mean(dim=(1, 2)).tolist()))
+    first_two = {(round(2 * 0 / 255 - 1, 1), round(2 * 40 / 255 - 1, 1))}
+    assert (reds == first_two) is not sample
+
+
+def write_tiny_timm_checkpoint(folder, crop_pct):
+    pretrained_cfg = {"input_size": (3, 32, 32), "mean": (0.3, 0.4, 0.5), "std": (0.2, 0.25, 0.3),
+                      "crop_pct": crop_pct, "num_classes": 0}  # fmt: skip
+    config = TimmWrapperConfig.from_dict(
+        {"architecture": "test_efficientnet", "pretrained_cfg": pretrained_cfg}, num_labels=3
+    )
+    TimmWrapperModel(config).save_pretrained(folder)
+    return str(folder)
+
+
+def test_backbone_processor_takes_the_backbones_size_crop_and_statistics(tmp_path):
+    timm = processor_for_backbone(write_tiny_timm_checkpoint(tmp_path / "timm", crop_pct=0.875))
+    assert timm.size == {"height": 32, "width": 32} and timm.shortest_edge == 36  # floor(32 / 0.875)
+    assert list(timm.image_mean) == pytest.approx([0.3, 0.4, 0.5]) and list(timm.image_std) == pytest.approx(
+        [0.2, 0.25, 0.3]
+    )
+    vit = processor_for_backbone(write_tiny_vit_checkpoint(tmp_path / "vit"))
+    assert vit.size == {"height": 32, "width": 32} and vit.shortest_edge == 32
+    assert (vit.image_mean, vit.image_std) == ([0.4] * 3, [0.2] * 3)
+
+
+def test_processor_resizes_the_short_side_and_crops_the_centre():
+    bands = Image.new("RGB", (90, 30))  # red, green and blue thirds: the centre crop of a 3:1 photo is its green third
+    for index, colour in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        bands.paste(colour, (30 * index, 0, 30 * index + 30, 30))
+    pixel_values = PROCESSOR(bands)["pixel_values"][0, 0]
+    assert pixel_values.shape == (3, 24, 24)
+    inner = pixel_values[:, :, 2:-2].mean(dim=(1, 2))
+    assert inner.tolist() == pytest.approx([-1.0, 1.0, -1.0], abs=0.05)
+    assert HousePhotoProcessor(size={"height": 24, "width": 32}).shortest_edge == 24
+
+
+def test_processor_normalises_with_its_own_mean_and_std():
+    values = SHIFTED(uniform_photo())["pixel_values"][0, 0].mean(dim=(1, 2))
+    assert values.tolist() == pytest.approx([0.0, 1.0, 2.0], abs=0.02)
+
+
+def test_processor_takes_one_photo_one_house_or_a_batch_and_reads_at_most_max_photos():
+    assert PROCESSOR(uniform_photo())["pixel_values"].shape == (1, 1, 3, 24, 24)
+    assert PROCESSOR(photos(3))["pixel_values"].shape == (1, 3, 3, 24, 24)
+    batch = PROCESSOR([photos(3), photos(1)])
+    assert batch["pixel_values"].shape == (2, 3, 3, 24, 24)
+    assert batch["photo_mask"].tolist() == [[True, True, True], [True, False, False]]
+    assert PROCESSOR(photos(5), max_photos=2)["photo_mask"].shape == (1, 2)
+
+
+def test_processor_turns_photos_upright_from_their_exif_orientation(tmp_path):
+    wide = Image.new("RGB", (40, 20), (0, 0, 255))
+    wide.paste((255, 0, 0), (0, 0, 20, 20))  # left half red
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": the red half ends on top
+    wide.save(tmp_path / "sideways.jpg", exif=exif, quality=95)
+    pixel_values = PROCESSOR(Image.open(tmp_path / "sideways.jpg"))["pixel_values"][0, 0]
+    top, bottom = pixel_values[:, :8].mean(dim=(1, 2)), pixel_values[:, -8:].mean(dim=(1, 2))
+    assert top[0] > 0.8 and top[2] < -0.8 and bottom[2] > 0.8 and bottom[0] < -0.8
