@@ -43,7 +43,8 @@ TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.p
 class CompareArguments:
     output_dir: str = field(default="reports/compare", metadata={"help": "Report folder (folds and runs go in it)."})
     models: list[str] = field(
-        default_factory=lambda: list(MODELS), metadata={"help": "Models to compare.", "choices": sorted(MODELS)}
+        default_factory=lambda: list(MODELS),
+        metadata={"help": 'Models to compare ("none": the reference rows only).', "choices": [*sorted(MODELS), "none"]},
     )
     heads: list[str] = field(
         default_factory=lambda: ["classification", "score"],
@@ -65,6 +66,13 @@ class CompareArguments:
             "help": "Where the learning curves are read: each run's trainer_state.json, its TensorBoard events "
             '("all=--report_to tensorboard" in --run_args) or the local Trackio project ("all=--report_to trackio").',
             "choices": list(reporting.CURVE_SOURCES),
+        },
+    )
+    probe_backbones: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Backbones (Hub ids or folders) whose frozen features get a logistic-regression probe row "
+            "(default: the backbone of vit-pretrained, when it is compared)."
         },
     )
     trackio_project: str = field(
@@ -149,15 +157,16 @@ def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], met
     return rows
 
 
-def house_features(splits: list[Split], backbone: str | None, cache_dir: str) -> dict[str, dict[str, np.ndarray]]:
+def house_features(splits: list[Split], backbones: list[str], cache_dir: str) -> dict[str, dict[str, np.ndarray]]:
     """Per-house features of every house, computed once for all folds (and cached on disk): colour statistics, and
-    the frozen backbone's pooled features averaged over the house's photos when a backbone is compared."""
+    each frozen backbone's pooled features averaged over the house's photos."""
     houses = pool_houses(splits[0].dataset)
     kinds = {"colour statistics": lambda: baselines.colour_features(houses)}
-    if backbone:
-        transform = processor_for_backbone(backbone).photo_transform()
+    for backbone in backbones:
         name = f"frozen {os.path.basename(backbone.rstrip('/'))} features"
-        kinds[name] = lambda: baselines.backbone_features(houses, AutoModel.from_pretrained(backbone), transform)
+        kinds[name] = lambda backbone=backbone: baselines.backbone_features(
+            houses, AutoModel.from_pretrained(backbone), processor_for_backbone(backbone).photo_transform()
+        )
     features = {}
     for name, compute in kinds.items():
         path = os.path.join(cache_dir, f"features - {name}.npz")
@@ -168,13 +177,13 @@ def house_features(splits: list[Split], backbone: str | None, cache_dir: str) ->
     return features
 
 
-def compared_backbone(models: list[str], extra: dict[str, list[str]]) -> str | None:
-    """The backbone vit-pretrained runs use, if it is compared (for the frozen-feature probe)."""
-    if "vit-pretrained" not in models:
-        return None
+def probed_backbones(args: CompareArguments, extra: dict[str, list[str]]) -> list[str]:
+    """The backbones to probe: those asked for, else the one vit-pretrained runs use, if it is compared."""
+    if args.probe_backbones or "vit-pretrained" not in args.models:
+        return args.probe_backbones
     arguments = extra.get("all", []) + extra.get("vit-pretrained", [])
     flag = "--pretrained_model_name_or_path"
-    return arguments[arguments.index(flag) + 1] if flag in arguments else DEFAULT_BACKBONE
+    return [arguments[arguments.index(flag) + 1] if flag in arguments else DEFAULT_BACKBONE]
 
 
 def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[dict, dict, list]:
@@ -206,6 +215,7 @@ def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[di
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((CompareArguments, DatasetArguments), description=__doc__)
     args, data_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    args.models = [model for model in args.models if model != "none"]
     check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
     os.makedirs(args.output_dir, exist_ok=True)
     splits = comparison_splits(args, data_args)
@@ -213,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
     extra = extra_args_by_model(args.run_args)
 
     per_split, runs_by_name, attention_pages = train_models(args, splits, extra)
-    features = house_features(splits, compared_backbone(args.models, extra), args.output_dir)
+    features = house_features(splits, probed_backbones(args, extra), args.output_dir)
     metric = load_tier_metric()
     for split in splits:
         for name, row in reference_rows(split, features, metric).items():
@@ -221,7 +231,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = {name: reporting.across_splits(summaries) for name, summaries in per_split.items()}
     differences = reporting.paired_differences(per_split)
 
-    source = splits[0].report.source.split(", fold ")[0]
+    source = reporting.shown_source(splits[0].report.source.split(", fold ")[0])
     tested = sum(len(split.dataset["test"]) for split in splits)
     scheme = f"{args.folds}-fold cross-validation" if args.folds else "one test split"
     title = f"Price tier from photos: {source}, {scheme}, {tested} test houses per seed, seeds {args.seeds}"
@@ -239,9 +249,11 @@ def main(argv: list[str] | None = None) -> dict:
     markdown = reporting.results_markdown(rows, title) + reporting.differences_markdown(differences)
     with open(os.path.join(args.output_dir, "results.md"), "w") as handle:
         handle.write(markdown)
-    reporting.plot_learning_curves(runs_by_name, os.path.join(args.output_dir, "learning_curves.png"))
-    model_rows = {name: rows[name] for name in runs_by_name}
-    reporting.plot_confusion_matrices(model_rows, label_names, os.path.join(args.output_dir, "confusion_matrices.png"))
+    if runs_by_name:
+        reporting.plot_learning_curves(runs_by_name, os.path.join(args.output_dir, "learning_curves.png"))
+        model_rows = {name: rows[name] for name in runs_by_name}
+        path = os.path.join(args.output_dir, "confusion_matrices.png")
+        reporting.plot_confusion_matrices(model_rows, label_names, path)
 
     test_split = splits[0].dataset["test"]
     houses = [test_split[i] for i in range(min(args.attention_houses, len(test_split)))]
