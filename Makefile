@@ -2,7 +2,9 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 
-.PHONY: demo test install clean
+MODEL ?= runs/demo-cnn
+
+.PHONY: demo test install install-app app clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -11,6 +13,17 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+## Add the demo app's packages (gradio, selenium); the browser test also needs chromium + chromium-driver (.ci/run).
+$(VENV)/.installed-app: $(VENV)/.installed
+	$(PYTHON) -m pip install --quiet -e '.[dev,app]'
+	touch $@
+
+install-app: $(VENV)/.installed-app
+
+## Serve the demo app on http://127.0.0.1:7860 for MODEL (a run folder or Hub id; default: make demo's run).
+app: $(VENV)/.installed-app
+	$(PYTHON) scripts/app.py --model $(MODEL)
 
 ## Train the scratch CNN on the built-in synthetic houses (offline) and print its test accuracy.
 demo: $(VENV)/.installed

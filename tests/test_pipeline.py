@@ -57,27 +57,32 @@ SAVED_MODELS = {  # folder name -> (recipe, head)
 }
 
 
+def save_untrained_run(folder, recipe: str, head_type: str = "classification", backbone: str | None = None):
+    """A tiny untrained model of `recipe` saved as train.py saves a run (code, pipeline, processor); returns `folder`."""
+    torch.manual_seed(0)
+    model, processor = MODELS[recipe].build(
+        "tiny",
+        backbone=backbone,
+        head_type=head_type,
+        tier_cut_points=[200_000.0, 400_000.0],
+        id2label=dict(enumerate(TIER_NAMES)),
+        label2id={tier: index for index, tier in enumerate(TIER_NAMES)},
+    )
+    prepare_for_hub(model)
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def saved_models(tmp_path_factory):
     """A tiny untrained model per recipe and head, saved as train.py saves a run: {name: folder}."""
     root = tmp_path_factory.mktemp("saved")
     backbone = write_tiny_vit_checkpoint(root / "backbone")
-    folders = {}
-    for name, (recipe, head_type) in SAVED_MODELS.items():
-        torch.manual_seed(0)
-        model, processor = MODELS[recipe].build(
-            "tiny",
-            backbone=backbone,
-            head_type=head_type,
-            tier_cut_points=[200_000.0, 400_000.0],
-            id2label=dict(enumerate(TIER_NAMES)),
-            label2id={tier: index for index, tier in enumerate(TIER_NAMES)},
-        )
-        prepare_for_hub(model)
-        model.save_pretrained(root / name)
-        processor.save_pretrained(root / name)
-        folders[name] = root / name
-    return folders
+    return {
+        name: save_untrained_run(root / name, recipe, head_type, backbone)
+        for name, (recipe, head_type) in SAVED_MODELS.items()
+    }
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from huggingface_hub import (
     ModelCard,
     ModelCardData,
 )
-from huggingface_hub.utils import HFValidationError, filter_repo_objects, validate_repo_id
+from huggingface_hub.utils import filter_repo_objects
 from transformers import AutoModelForImageClassification
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.pipelines import PIPELINE_REGISTRY
@@ -36,6 +36,7 @@ from transformers.pipelines import PIPELINE_REGISTRY
 from dataset_builder import SYNTHETIC, TIER_NAMES, BuildReport
 from dataset_builder.report import tier_ranges
 
+from .cli import is_remote
 from .models import HousePhotoProcessor
 from .models.pipeline_house import TASK, HousePriceTierPipeline
 
@@ -106,14 +107,8 @@ def without_machine_paths(text: str) -> str:
 
 
 def hub_repo_id(name: str | None) -> str | None:
-    """`name` if it reads as a Hub repo id (`owner/name`) and is no local path here, else None."""
-    if not name or name.count("/") != 1 or os.path.exists(name):
-        return None
-    try:
-        validate_repo_id(name)
-    except HFValidationError:
-        return None
-    return name
+    """`name` if it reads as a Hub repo id (`owner/name`, no local path or listing file here), else None."""
+    return name if name and is_remote(name) and not name.startswith(("http://", "https://")) else None
 
 
 def command_of_this_process() -> str | None:
