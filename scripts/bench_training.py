@@ -1,74 +1,97 @@
 #!/usr/bin/env python
-"""Benchmark `Trainer` against a minimal PyTorch loop, and the input pipeline against tensors in memory.
+"""Trainer against a minimal PyTorch loop at identical settings, in interleaved paired repeats.
 
-    python scripts/bench_training.py                                  # cnn and vit-scratch, tiny presets
-    python scripts/bench_training.py --preset default --models vit-pretrained \
+    python scripts/bench_training.py                        # all three models, tiny presets, random micro ViT backbone
+    python scripts/bench_training.py --preset default --models cnn vit-scratch --repeats 8
+    python scripts/bench_training.py --models vit-pretrained --preset default \
         --pretrained_model_name_or_path checkpoints/efficientnet-lite0 --device cuda --bf16
 
-For each model, three runs from the same initial weights, in this process, each `warmup_steps + measured_steps`
-steps with AdamW at the same learning rate, the same gradient clipping and the same batches (the synthetic
-houses in dataset order, full batches only):
-- Trainer: `Trainer.train()` over the dataset with `set_transform` and `collate_houses` (the train.py pipeline);
-- hand loop: forward, backward, clip, AdamW step over a plain `DataLoader` of the same dataset and collator;
-- pre-made: the same hand loop over the same batches materialised in memory (on the device) first.
-Time per step is the median interval between the ends of consecutive measured steps (data loading included).
-Trainer overhead = Trainer / hand loop - 1; input pipeline share = (hand loop - pre-made) / hand loop.
+For each model, `repeats` pairs of runs, each from the same initial weights over the same batches (the synthetic
+houses in dataset order through `set_transform` + `collate_houses` + a DataLoader, full batches only, the same
+seed), each `warmup_steps + measured_steps` steps of AdamW at a constant learning rate with the same gradient
+clipping and precision:
+- Trainer: `Trainer.train()` (the train.py pipeline);
+- hand loop: forward, backward, clip, AdamW step over a plain `DataLoader` of the same dataset and collator.
+The two runs of a pair alternate in order (Trainer first in even pairs), so a slow drift of the machine's load hits
+both alike. A run's step time is the mean over its measured steps (data loading included); the Trainer/hand-loop
+ratio is the geometric mean of the pairs' ratios with a 95 % confidence interval (Student's t on the log ratios).
+vit-pretrained runs on `--pretrained_model_name_or_path`, else on a randomly initialised ViT of `--random_backbone`
+size saved to a temporary folder.
 """
 
 import copy
-import statistics
+import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 import torch
 from torch.utils.data import DataLoader
-from transformers import HfArgumentParser, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers import (
+    HfArgumentParser,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
 
 from dataset_builder import build_house_dataset
-from zillow_vit.benchmarking import machine_summary, print_table
+from zillow_vit.benchmarking import (
+    RANDOM_VITS,
+    batches_forever,
+    load_summary,
+    machine_summary,
+    print_table,
+    ratio_interval,
+    save_random_vit,
+    synchronizer,
+    training_step,
+)
 from zillow_vit.data import HouseTransform, collate_houses, train_photo_transform
 from zillow_vit.recipes import MODELS
 
 
 @dataclass
 class BenchmarkArguments:
-    models: list[str] = field(
-        default_factory=lambda: list(MODELS), metadata={"help": "Models to time (vit-pretrained needs a backbone)."}
-    )
+    models: list[str] = field(default_factory=lambda: list(MODELS), metadata={"help": "Models to time."})
     preset: str = field(default="tiny", metadata={"help": 'Config preset of every model ("tiny", "default").'})
     pretrained_model_name_or_path: str | None = field(
-        default=None,
-        metadata={"help": "vit-pretrained backbone (local folder or Hub id); vit-pretrained is skipped without it."},
+        default=None, metadata={"help": "vit-pretrained backbone (local folder or Hub id); default: a random ViT."}
+    )
+    random_backbone: str = field(
+        default="micro",
+        metadata={
+            "help": "Size of the random ViT backbone used without a pretrained one.",
+            "choices": list(RANDOM_VITS),
+        },
     )
     batch_size: int = field(default=16, metadata={"help": "Houses per batch."})
-    warmup_steps: int = field(default=5, metadata={"help": "Steps run before timing starts."})
-    measured_steps: int = field(default=30, metadata={"help": "Steps timed after the warm-up."})
+    warmup_steps: int = field(default=3, metadata={"help": "Steps of each run before timing starts."})
+    measured_steps: int = field(default=20, metadata={"help": "Steps timed in each run after the warm-up."})
+    repeats: int = field(default=6, metadata={"help": "Pairs of runs (Trainer, hand loop) per model."})
     learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (constant) of every run."})
     max_grad_norm: float = field(
         default=1.0, metadata={"help": "Gradient clipping of every run (Trainer's default; 0: none)."}
     )
-    dataloader_num_workers: int = field(
-        default=0, metadata={"help": "DataLoader worker processes of the real-data runs."}
-    )
-    num_houses: int = field(default=300, metadata={"help": "Synthetic houses built (80% land in the train split)."})
+    dataloader_num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes of every run."})
+    num_synthetic_houses: int = field(default=300, metadata={"help": "Synthetic houses built (80% train)."})
     synthetic_image_size: int = field(default=96, metadata={"help": "Side of the synthetic photos (px)."})
     dataset_cache_dir: str | None = field(default=None, metadata={"help": "Cache of the built synthetic dataset."})
     device: str = field(default="cpu", metadata={"help": "Where the models run.", "choices": ["cpu", "cuda"]})
     bf16: bool = field(default=False, metadata={"help": "bfloat16 autocast in every run (Trainer's --bf16)."})
-    seed: int = field(default=0, metadata={"help": "Seed of the weights and of the synthetic houses."})
+    torch_threads: int | None = field(
+        default=None, metadata={"help": "torch's CPU threads (1 resists other load on shared cores); default: torch's."}
+    )
+    seed: int = field(default=0, metadata={"help": "Seed of the weights, the synthetic houses and the augmentation."})
 
 
-def synchronizer(device: torch.device) -> Callable[[], None]:
-    return torch.cuda.synchronize if device.type == "cuda" else lambda: None
-
-
-def step_seconds(step_end_times: list[float], warmup_steps: int) -> float:
-    """Median time between the ends of consecutive steps after the warm-up."""
+def mean_step_seconds(step_end_times: list[float], warmup_steps: int) -> float:
+    """Mean time per step from the end of the warm-up to the end of the last step."""
     measured = step_end_times[warmup_steps - 1 :]
-    return statistics.median(later - earlier for earlier, later in zip(measured, measured[1:]))
+    return (measured[-1] - measured[0]) / (len(measured) - 1)
 
 
 class StepClock(TrainerCallback):
@@ -104,12 +127,6 @@ def trainer_step_times(model, train_dataset, args: BenchmarkArguments, output_di
     return clock.step_end_times
 
 
-def batches_forever(loader: DataLoader) -> Iterator[dict]:
-    """Epoch after epoch of `loader`, as Trainer does up to `max_steps`."""
-    while True:
-        yield from loader
-
-
 def hand_loop_step_times(model, batches: Iterable[dict], steps: int, args: BenchmarkArguments) -> list[float]:
     """Forward, backward, clip, AdamW step on each batch; the time each step ended."""
     device = torch.device(args.device)
@@ -119,55 +136,54 @@ def hand_loop_step_times(model, batches: Iterable[dict], steps: int, args: Bench
     step_end_times = []
     for _, batch in zip(range(steps), batches):
         batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-            loss = model(**batch).loss
-        loss.backward()
-        if args.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-        optimizer.step()
-        optimizer.zero_grad()
+        training_step(model, optimizer, batch, args.bf16, args.max_grad_norm)
         synchronize()
         step_end_times.append(time.perf_counter())
     return step_end_times
 
 
-def benchmark_model(name: str, train_split, label_names: list[str], args: BenchmarkArguments, output_dir: str) -> dict:
-    torch.manual_seed(args.seed)
+def hand_loop_run(model, train_split, args: BenchmarkArguments) -> float:
     device = torch.device(args.device)
-    entry = MODELS[name]
-    model, image_processor = entry.build(
-        args.preset, backbone=args.pretrained_model_name_or_path, id2label=dict(enumerate(label_names))
-    )
-    model.to(device)
+    set_seed(args.seed)  # as Trainer does, so both runs draw the same augmentation
+    loader = DataLoader(train_split, batch_size=args.batch_size, collate_fn=collate_houses, drop_last=True,
+                        num_workers=args.dataloader_num_workers, pin_memory=device.type == "cuda")  # fmt: skip
+    steps = args.warmup_steps + args.measured_steps
+    return mean_step_seconds(hand_loop_step_times(model, batches_forever(loader), steps, args), args.warmup_steps)
+
+
+def trainer_run(model, train_split, args: BenchmarkArguments, output_dir: str) -> float:
+    return mean_step_seconds(trainer_step_times(model, train_split, args, output_dir), args.warmup_steps)
+
+
+def benchmark_model(name: str, train_split, backbone: str | None, args: BenchmarkArguments, output_dir: str) -> dict:
+    torch.manual_seed(args.seed)
+    label_names = train_split.features["label"].names
+    model, image_processor = MODELS[name].build(args.preset, backbone=backbone, id2label=dict(enumerate(label_names)))
+    model.to(args.device)
     train_split.set_transform(
         HouseTransform(train_photo_transform(image_processor), model.config.max_photos, sample_photos=True)
     )
-    steps = args.warmup_steps + args.measured_steps
-    loader = DataLoader(train_split, batch_size=args.batch_size, collate_fn=collate_houses, drop_last=True,
-                        num_workers=args.dataloader_num_workers, pin_memory=device.type == "cuda")  # fmt: skip
-
-    trainer_times = trainer_step_times(copy.deepcopy(model), train_split, args, output_dir)
-    hand_times = hand_loop_step_times(copy.deepcopy(model), batches_forever(loader), steps, args)
-    premade = [
-        {key: value.to(device) for key, value in batch.items()}
-        for _, batch in zip(range(steps), batches_forever(loader))
-    ]
-    premade_times = hand_loop_step_times(copy.deepcopy(model), premade, steps, args)
-
-    trainer_s, hand_s, premade_s = (
-        step_seconds(times, args.warmup_steps) for times in (trainer_times, hand_times, premade_times)
-    )
+    runs = {
+        "trainer": lambda: trainer_run(copy.deepcopy(model), train_split, args, output_dir),
+        "hand": lambda: hand_loop_run(copy.deepcopy(model), train_split, args),
+    }
+    pairs = []
+    for repeat in range(args.repeats):
+        order = ["trainer", "hand"] if repeat % 2 == 0 else ["hand", "trainer"]
+        pairs.append({kind: runs[kind]() for kind in order})
+    ratios = [pair["trainer"] / pair["hand"] for pair in pairs]
+    ratio, low, high = ratio_interval(ratios)
     return {
         "model": name,
         "parameters_m": model.num_parameters() / 1e6,
-        "photos_per_batch": sum(int(batch["photo_mask"].sum()) for batch in premade) / len(premade),
-        "trainer_step_s": trainer_s,
-        "hand_step_s": hand_s,
-        "premade_step_s": premade_s,
-        "trainer_samples_per_s": args.batch_size / trainer_s,
-        "hand_samples_per_s": args.batch_size / hand_s,
-        "trainer_overhead_pct": 100 * (trainer_s / hand_s - 1),
-        "input_pipeline_pct": 100 * (hand_s - premade_s) / hand_s,
+        "trainer_step_ms": 1000 * min(pair["trainer"] for pair in pairs),
+        "hand_step_ms": 1000 * min(pair["hand"] for pair in pairs),
+        "overhead_pct": 100 * (ratio - 1),
+        "ci_low_pct": 100 * (low - 1),
+        "ci_high_pct": 100 * (high - 1),
+        "pair_min_pct": 100 * (min(ratios) - 1),
+        "pair_max_pct": 100 * (max(ratios) - 1),
+        "pairs": len(pairs),
     }
 
 
@@ -178,34 +194,38 @@ def main(argv: list[str] | None = None) -> list[dict]:
     unknown = set(args.models) - set(MODELS)
     if unknown:
         raise ValueError(f"Unknown models {sorted(unknown)}; choose among {sorted(MODELS)}")
-    if args.warmup_steps < 1 or args.measured_steps < 2:
-        raise ValueError("Need --warmup_steps >= 1 and --measured_steps >= 2.")
+    if args.warmup_steps < 1 or args.measured_steps < 1 or args.repeats < 1:
+        raise ValueError("Need --warmup_steps, --measured_steps and --repeats of at least 1.")
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     print(f"Machine: {machine_summary(torch.device(args.device))}")
     print(f"Settings: {asdict(args)}")
+    print(f"Before: {load_summary()}")
     dataset, _ = build_house_dataset(
-        "synthetic", cache_dir=args.dataset_cache_dir, num_houses=args.num_houses,
-        synthetic_image_size=args.synthetic_image_size, seed=args.seed,
+        "synthetic", cache_dir=args.dataset_cache_dir, num_synthetic_houses=args.num_synthetic_houses,
+        synthetic_image_size=args.synthetic_image_size, split_seed=args.seed,
     )  # fmt: skip
     train_split = dataset["train"]
     if len(train_split) < args.batch_size:
         raise ValueError(f"The train split has {len(train_split)} houses, fewer than one batch of {args.batch_size}.")
-    label_names = train_split.features["label"].names
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_training_") as output_dir:
+        backbone = args.pretrained_model_name_or_path or save_random_vit(
+            os.path.join(output_dir, "backbone"), args.random_backbone, args.seed
+        )
         for name in args.models:
-            if MODELS[name].uses_backbone and not args.pretrained_model_name_or_path:
-                print(f"Skipping {name}: no --pretrained_model_name_or_path given.")
-                continue
-            rows.append(benchmark_model(name, train_split, label_names, args, output_dir))
+            rows.append(benchmark_model(name, train_split, backbone, args, output_dir))
+    print(f"After: {load_summary()}")
 
-    print(f"\nTraining step time, median over {args.measured_steps} steps after {args.warmup_steps} warm-up steps "
-          f"({args.preset} preset, batch of {args.batch_size} houses{', bf16' if args.bf16 else ''})")  # fmt: skip
-    print_table(rows, {"model": "{}", "parameters_m": "{:.2f}", "photos_per_batch": "{:.1f}", "trainer_step_s": "{:.4f}",
-                       "hand_step_s": "{:.4f}", "premade_step_s": "{:.4f}", "trainer_samples_per_s": "{:.1f}",
-                       "hand_samples_per_s": "{:.1f}", "trainer_overhead_pct": "{:+.1f}%", "input_pipeline_pct": "{:.1f}%"})  # fmt: skip
-    print("trainer/hand: real data (set_transform + collate_houses + DataLoader); premade: the same batches already in memory.\n"
-          "trainer_overhead_pct = trainer_step_s / hand_step_s - 1; input_pipeline_pct = (hand - premade) / hand.")  # fmt: skip
+    print(f"\nTrainer / hand loop, {args.repeats} interleaved pairs of {args.measured_steps} steps after {args.warmup_steps} "
+          f"warm-up ({args.preset} preset, batch of {args.batch_size} houses{', bf16' if args.bf16 else ''}, "
+          f"{args.dataloader_num_workers} workers, clipping {args.max_grad_norm})")  # fmt: skip
+    print_table(rows, {"model": "{}", "parameters_m": "{:.2f}", "trainer_step_ms": "{:.1f}", "hand_step_ms": "{:.1f}",
+                       "overhead_pct": "{:+.1f}%", "ci_low_pct": "{:+.1f}%", "ci_high_pct": "{:+.1f}%",
+                       "pair_min_pct": "{:+.1f}%", "pair_max_pct": "{:+.1f}%", "pairs": "{}"})  # fmt: skip
+    print("step_ms: the fastest run's mean step time; overhead_pct: geometric mean of Trainer/hand-loop step time over\n"
+          "the pairs, minus 1, with its 95% confidence interval (ci_*) and the smallest and largest pair (pair_*).")  # fmt: skip
     return rows
 
 

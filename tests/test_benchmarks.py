@@ -3,9 +3,7 @@ positive, finite figures under the expected keys (the figures themselves are not
 
 import math
 
-import torch
 from PIL import Image
-from transformers import ViTConfig, ViTImageProcessor, ViTModel
 
 from conftest import load_script
 
@@ -55,16 +53,9 @@ def test_bench_dataset_build(tmp_path):
 
 
 def test_bench_training(tmp_path):
-    backbone = tmp_path / "vit-backbone"
-    torch.manual_seed(0)
-    ViTModel(ViTConfig(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                       intermediate_size=64)).save_pretrained(backbone)  # fmt: skip
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(backbone)
     rows = load_script("bench_training").main(
         [
-            "--pretrained_model_name_or_path",
-            str(backbone),
-            "--num_houses",
+            "--num_synthetic_houses",
             "15",
             "--synthetic_image_size",
             "32",
@@ -73,6 +64,8 @@ def test_bench_training(tmp_path):
             "--warmup_steps",
             "1",
             "--measured_steps",
+            "1",
+            "--repeats",
             "2",
             "--dataset_cache_dir",
             str(tmp_path / "cache"),
@@ -80,9 +73,44 @@ def test_bench_training(tmp_path):
     )
     assert [row["model"] for row in rows] == ["cnn", "vit-scratch", "vit-pretrained"]
     for row in rows:
-        assert_positive_figures(row, {"parameters_m", "photos_per_batch", "trainer_step_s", "hand_step_s", "premade_step_s",
-                                      "trainer_samples_per_s", "hand_samples_per_s"})  # fmt: skip
-        assert math.isfinite(row["trainer_overhead_pct"]) and math.isfinite(row["input_pipeline_pct"])
+        assert_positive_figures(row, {"parameters_m", "trainer_step_ms", "hand_step_ms"})
+        assert row["ci_low_pct"] <= row["overhead_pct"] <= row["ci_high_pct"] and row["pairs"] == 2
+
+
+def test_bench_input():
+    figures = load_script("bench_input").main(
+        [
+            "--preset",
+            "tiny",
+            "--random_backbone",
+            "micro",
+            "--num_houses",
+            "4",
+            "--photos_per_house",
+            "2",
+            "--batch_size",
+            "2",
+            "--workers",
+            "0",
+            "1",
+            "--rounds",
+            "1",
+            "--loader_batches",
+            "1",
+            "--warmup_steps",
+            "1",
+            "--training_steps",
+            "1",
+        ]  # fmt: skip
+    )
+    assert [row["model"] for row in figures["stages"]] == ["cnn", "vit-scratch", "vit-pretrained"]
+    for row in figures["stages"]:
+        assert_positive_figures(row, {"decode_ms", "transform_ms", "collate_ms"})
+    assert [(row["model"], row["workers"]) for row in figures["loading"]][:2] == [("cnn", 0), ("cnn", 1)]
+    for row in figures["loading"]:
+        assert_positive_figures(row, {"photos_per_s"})
+    for row in figures["training"]:
+        assert 0 <= row["waiting_pct"] <= 100 and row["step_s"] > 0
 
 
 def test_bench_photo_scaling():
