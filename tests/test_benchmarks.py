@@ -1,11 +1,15 @@
 """Smoke tests of the benchmark scripts: each `main` runs in-process with the tiniest settings and returns
-positive, finite figures under the expected keys (the figures themselves are not judged here)."""
+positive, finite figures under the expected keys (the figures themselves are not judged here); the GPU check's
+shell script runs in its CPU smoke mode."""
 
 import math
+import os
+import subprocess
+import sys
 
 from PIL import Image
 
-from conftest import load_script
+from conftest import SCRIPTS_DIR, load_script
 
 
 def assert_positive_figures(row, keys):
@@ -111,6 +115,45 @@ def test_bench_input():
         assert_positive_figures(row, {"photos_per_s"})
     for row in figures["training"]:
         assert 0 <= row["waiting_pct"] <= 100 and row["step_s"] > 0
+
+
+def test_bench_gpu_smoke_on_cpu():
+    """The prepared GPU check runs end to end in its CPU smoke mode (bench_gpu.py, then an accelerate launch)."""
+    script = os.path.join(SCRIPTS_DIR, "bench_gpu.sh")
+    done = subprocess.run(
+        ["bash", script, "--smoke"], capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable}
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "vit-pretrained" in done.stdout and "test accuracy" in done.stdout
+
+
+def test_bench_builder_scale(tmp_path):
+    figures = load_script("bench_builder_scale").main(
+        [
+            "--work_dir",
+            str(tmp_path),
+            "--num_photos",
+            "40",
+            "--photo_width",
+            "96",
+            "--photo_height",
+            "64",
+            "--photos_per_house",
+            "2",
+            "3",
+            "--speed_photos",
+            "40",
+            "--speed_repeats",
+            "1",
+            "--rss_counts",
+            "40",
+        ]  # fmt: skip
+    )
+    assert [row["cores"] for row in figures["speed"]] == [1, 2]
+    for row in [*figures["speed"], *figures["memory"]]:
+        assert row["photos"] == 40
+        assert_positive_figures(row, {"wall_s", "photos_per_s", "peak_rss_mib"})
+    assert 20 <= figures["resume"]["stored_at_kill"] <= 40 and figures["resume"]["resume_s"] > 0
 
 
 def test_bench_photo_scaling():
