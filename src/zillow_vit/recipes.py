@@ -85,6 +85,15 @@ MODELS: dict[str, Recipe] = {
                 "house_num_heads": 4,
                 "max_photos": 6,
             },
+            "conv": {  # early convolutions: 64 tokens per photo cut from a 32x32 map of the CNN's two conv blocks
+                "image_size": 128,
+                "patch_size": 4,
+                "conv_stem_channels": [32, 64],
+                "hidden_size": 192,
+                "photo_num_layers": 4,
+                "photo_num_heads": 6,
+                "house_num_heads": 6,
+            },
         },
         training_defaults={
             "learning_rate": 3e-4,

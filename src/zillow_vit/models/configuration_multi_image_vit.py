@@ -32,6 +32,10 @@ class MultiImageViTConfig(HouseEncoderConfig):
             Number of transformer blocks of the photo encoder.
         photo_num_heads (`int`, *optional*, defaults to 8):
             Number of attention heads in the photo encoder. Must divide `hidden_size`.
+        conv_stem_channels (`list[int]`, *optional*):
+            A convolutional stem before the patches: per entry a 3x3 conv with that many channels, ReLU and 2x2
+            max-pool (the scratch CNN's blocks); the patches of `patch_size` are then cut from its feature map, so
+            `image_size` must be divisible by `2 ** len(conv_stem_channels) * patch_size`. None: patches of pixels.
 
     Example:
 
@@ -50,10 +54,15 @@ class MultiImageViTConfig(HouseEncoderConfig):
     num_channels: int = 3
     photo_num_layers: int = 6
     photo_num_heads: int = 8
+    conv_stem_channels: list[int] | None = None
 
     def __post_init__(self, **kwargs):
-        if self.image_size % self.patch_size != 0:
-            raise ValueError(f"image_size ({self.image_size}) must be a multiple of patch_size ({self.patch_size}).")
+        stride = self.patch_size * 2 ** len(self.conv_stem_channels or [])
+        if self.image_size % stride != 0:
+            raise ValueError(
+                f"image_size ({self.image_size}) must be a multiple of patch_size ({self.patch_size}) times 2 per "
+                f"conv stem block ({len(self.conv_stem_channels or [])})."
+            )
         if self.hidden_size % self.photo_num_heads != 0:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) must be a multiple of photo_num_heads ({self.photo_num_heads})."

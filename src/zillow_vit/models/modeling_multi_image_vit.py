@@ -16,15 +16,34 @@ from .house_inputs import photos_read
 from .tier_heads import HouseClassifierOutput, TierHead
 
 
+class MultiImageViTStemConv(nn.Conv2d):
+    """A 3x3 convolution of the conv stem (followed by a ReLU, so initialised He-style)."""
+
+
+class MultiImageViTConvStem(nn.Sequential):
+    """Early convolutions (as in the scratch CNN): per entry of `conv_stem_channels` a 3x3 conv, ReLU and 2x2
+    max-pool, so the tokens start from local features instead of raw pixels (data-efficient on a few hundred houses)."""
+
+    def __init__(self, config: MultiImageViTConfig):
+        blocks, in_channels = [], config.num_channels
+        for out_channels in config.conv_stem_channels:
+            blocks += [MultiImageViTStemConv(in_channels, out_channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            in_channels = out_channels
+        super().__init__(*blocks)
+
+
 class MultiImageViTPatchEmbeddings(nn.Module):
-    """Cuts photos `(n, channels, size, size)` into patches and projects them: `(n, num_patches, hidden_size)`."""
+    """Cuts photos `(n, channels, size, size)` into patches and projects them: `(n, num_patches, hidden_size)`; with
+    `conv_stem_channels` the patches are cut from the conv stem's feature map."""
 
     def __init__(self, config: MultiImageViTConfig):
         super().__init__()
         self.image_size = config.image_size
-        self.num_patches = (config.image_size // config.patch_size) ** 2
+        self.stem = MultiImageViTConvStem(config) if config.conv_stem_channels else nn.Identity()
+        stem_channels = config.conv_stem_channels[-1] if config.conv_stem_channels else config.num_channels
+        self.num_patches = (config.image_size // 2 ** len(config.conv_stem_channels or []) // config.patch_size) ** 2
         self.projection = nn.Conv2d(
-            config.num_channels, config.hidden_size, kernel_size=config.patch_size, stride=config.patch_size
+            stem_channels, config.hidden_size, kernel_size=config.patch_size, stride=config.patch_size
         )
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
@@ -33,7 +52,7 @@ class MultiImageViTPatchEmbeddings(nn.Module):
                 f"Photos are {tuple(pixel_values.shape[-2:])} pixels; this model takes "
                 f"({self.image_size}, {self.image_size})."
             )
-        return self.projection(pixel_values).flatten(2).transpose(1, 2)
+        return self.projection(self.stem(pixel_values)).flatten(2).transpose(1, 2)
 
 
 class MultiImageViTAttention(nn.Module):
@@ -182,10 +201,13 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         self.classifier = TierHead(config.hidden_size, config.num_labels, config.head_type)
 
     def _init_weights(self, module: nn.Module) -> None:
-        """Truncated normal weights, zero biases, unit layer norms; a pretrained backbone inside the photo encoder is
+        """He init for the conv stem, truncated normal weights elsewhere, zero biases, unit layer norms; a pretrained backbone inside the photo encoder is
         a `PreTrainedModel` of its own, which transformers initialises (or loads) with its own `_init_weights`."""
         std = self.config.initializer_range
-        if isinstance(module, (nn.Linear, nn.Conv2d)):
+        if isinstance(module, MultiImageViTStemConv):
+            init.kaiming_normal_(module.weight, nonlinearity="relu")
+            init.zeros_(module.bias)
+        elif isinstance(module, (nn.Linear, nn.Conv2d)):
             init.trunc_normal_(module.weight, std=std)
             init.zeros_(module.bias)
         elif isinstance(module, nn.LayerNorm):
