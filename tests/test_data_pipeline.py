@@ -6,7 +6,8 @@ import torch
 from PIL import Image
 from transformers import TimmWrapperConfig, TimmWrapperModel
 
-from dataset_builder import assign_splits, price_tier
+from dataset_builder import assign_splits, price_tier, tercile_cut_points
+from dataset_builder.splits import refuse_degenerate
 from dataset_builder.synthetic import TIER_MARKER_COLOURS, make_synthetic_houses
 from zillow_vit.data import (
     HouseTransform,
@@ -26,6 +27,37 @@ def test_assign_splits_gives_exact_fractions():
     splits = assign_splits(np.random.default_rng(0).uniform(1e5, 1e6, 257), 0.15, 0.1, seed=3)
     counts = {name: int((splits == name).sum()) for name in ("train", "validation", "test")}
     assert counts == {"train": 192, "validation": 39, "test": 26}  # round(257 * 0.15), round(257 * 0.1)
+
+
+def test_every_price_bin_of_ten_gives_validation_and_test_their_share():
+    prices = np.random.default_rng(1).permutation(np.arange(100) * 1000.0 + 5e4)  # listing order is not price order
+    splits = assign_splits(prices, 0.1, 0.1, seed=0)
+    for start in range(0, 100, 10):
+        in_bin = splits[np.argsort(prices)[start : start + 10]]
+        assert (list(in_bin).count("validation"), list(in_bin).count("test")) == (1, 1)
+
+
+def test_splits_are_seeded_and_shuffled_within_each_bin():
+    prices = np.arange(200) * 1000.0 + 5e4
+    assert np.array_equal(assign_splits(prices, 0.1, 0.1, seed=3), assign_splits(prices, 0.1, 0.1, seed=3))
+    assert not np.array_equal(assign_splits(prices, 0.1, 0.1, seed=3), assign_splits(prices, 0.1, 0.1, seed=4))
+    ranks_in_bin = {int(index) % 10 for index in np.flatnonzero(assign_splits(prices, 0.1, 0.1, seed=3) == "test")}
+    assert len(ranks_in_bin) > 3  # not always the cheapest house of a bin
+
+
+@pytest.mark.parametrize(("validation", "test"), [(0.5, 0.5), (-0.1, 0.2), (0.7, 0.4)])
+def test_split_fractions_that_leave_no_training_houses_are_refused(validation, test):
+    with pytest.raises(ValueError, match="bad split fractions"):
+        assign_splits([1.0, 2.0, 3.0], validation, test, seed=0)
+
+
+def test_cut_points_are_the_terciles():
+    assert tercile_cut_points(range(1, 10)) == pytest.approx((1 + 8 / 3, 1 + 16 / 3))
+
+
+def test_a_tier_without_training_houses_is_refused():
+    with pytest.raises(ValueError, match="no expensive house in the training split"):
+        refuse_degenerate({"train": [1.0, 2.0, 3.0], "test": [4.0]}, {"test": 0.1}, (1.5, 5.0))
 
 
 def test_price_tier_boundaries():
