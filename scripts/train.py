@@ -86,6 +86,20 @@ class DataTrainingArguments(DatasetArguments):
     max_eval_samples: int | None = field(default=None, metadata={"help": "Use only this many validation/test houses."})
 
 
+def dataloader_defaults() -> dict:
+    """Input pipeline defaults: on a GPU, decoding and augmentation run in worker processes, one per core this process
+    can spare (its cores shared among the local processes, one kept for the training loop), kept alive across epochs,
+    with pinned memory for non-blocking copies. On a CPU the training itself needs the cores: no workers."""
+    if not torch.cuda.is_available():
+        return {"dataloader_num_workers": 0, "dataloader_pin_memory": False}
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    workers = max(0, len(os.sched_getaffinity(0)) // local_processes - 1)
+    settings = {"dataloader_num_workers": workers, "dataloader_pin_memory": True}
+    if workers:
+        settings.update(dataloader_persistent_workers=True, dataloader_prefetch_factor=4)
+    return settings
+
+
 def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArguments, TrainingArguments]:
     """Parse the command line, with the chosen model's training defaults under any flag given."""
     parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments), description=__doc__)
@@ -96,6 +110,7 @@ def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArgume
         output_dir=os.path.join("runs", model_name),
         use_cpu=not torch.accelerator.is_available(),  # several processes on a CPU-only machine then join one gloo group
         **RUN_DEFAULTS,
+        **dataloader_defaults(),
         **MODELS[model_name].training_defaults,
     )
     model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
