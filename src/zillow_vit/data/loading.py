@@ -1,11 +1,16 @@
-"""Get the house dataset: build it from "synthetic" or a listing export, or load a saved one."""
+"""Get the house dataset: build it from "synthetic" or a listing export, or load a saved one: a `save_to_disk`
+folder, an export folder (`build_dataset.py --export`: Parquet + card + build report) or a Hub dataset repo."""
 
 import os
 from dataclasses import dataclass, field
 
-from datasets import DatasetDict, load_from_disk
+from datasets import DatasetDict, load_dataset, load_from_disk
+from huggingface_hub import hf_hub_download
 
 from dataset_builder import BuildReport, DatasetOptions, build_house_dataset
+from dataset_builder.locations import is_url
+
+from ..cli import is_remote
 
 
 @dataclass
@@ -15,7 +20,8 @@ class DatasetArguments(DatasetOptions):
     dataset: str = field(
         default="synthetic",
         metadata={
-            "help": '"synthetic" (built in, offline), a listing export (JSON path or URL), or a saved dataset folder.',
+            "help": '"synthetic" (built in, offline), a listing export (JSON path or URL), a saved or exported dataset '
+            "folder, or a Hub dataset repo (user/name) written by build_dataset.py.",
             "aliases": ["--source"],
         },
     )
@@ -31,6 +37,8 @@ class DatasetArguments(DatasetOptions):
         """The dataset and its build report (which holds the tercile cut points)."""
         if is_saved_dataset(self.dataset):
             return load_from_disk(self.dataset), BuildReport.load(self.dataset)
+        if is_exported_dataset(self.dataset) or is_remote(self.dataset) and not is_url(self.dataset):
+            return load_shared_dataset(self.dataset, self.dataset_cache_dir)
         return build_house_dataset(
             self.dataset, self.dataset_cache_dir, self.force_rebuild, options=DatasetOptions.of(self)
         )
@@ -38,3 +46,21 @@ class DatasetArguments(DatasetOptions):
 
 def is_saved_dataset(location: str) -> bool:
     return os.path.isfile(os.path.join(location, "dataset_dict.json"))
+
+
+def is_exported_dataset(location: str) -> bool:
+    """A folder in the Hub's layout, as `build_dataset.py --export` writes it."""
+    return os.path.isdir(os.path.join(location, "data")) and os.path.isfile(os.path.join(location, "README.md"))
+
+
+def load_shared_dataset(location: str, cache_dir: str | None = None) -> tuple[DatasetDict, BuildReport]:
+    """An exported folder or Hub dataset repo through `datasets.load_dataset`, with the build report it carries
+    (the cut points the labels were made with come from there, never re-derived)."""
+    dataset = load_dataset(location, cache_dir=cache_dir)
+    if os.path.isdir(location):
+        folder = location
+    else:
+        folder = os.path.dirname(hf_hub_download(location, BuildReport.FILE_NAME, repo_type="dataset"))
+    if not BuildReport.exists(folder):
+        raise ValueError(f"{location} has no {BuildReport.FILE_NAME}: its tier cut points are unknown")
+    return dataset, BuildReport.load(folder)

@@ -1,0 +1,59 @@
+"""Hub datasets in as well as out: an exported folder or a Hub dataset repo loads through `datasets.load_dataset`,
+with the cut points read back from the build report it carries; build → export → train works offline."""
+
+import json
+
+import pytest
+from datasets import load_dataset
+
+from dataset_builder import build_house_dataset
+from zillow_vit.data import DatasetArguments, loading
+from zillow_vit.hub import export_dataset
+
+from conftest import load_script
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("shared")
+    dataset, report = build_house_dataset("synthetic", str(folder / "cache"), num_synthetic_houses=45,
+                                          synthetic_image_size=32)  # fmt: skip
+    export_dataset(dataset, report, folder / "export")
+    return folder / "export", dataset, report
+
+
+def test_export_trains_with_the_cut_points_it_carries(export, tmp_path):
+    folder, dataset, report = export
+    loaded, loaded_report = DatasetArguments(dataset=str(folder)).load()
+    assert loaded_report.cut_points == report.cut_points
+    assert list(loaded["test"]["id"]) == list(dataset["test"]["id"])
+    run = tmp_path / "run"
+    load_script("train").main(["--model", "cnn", "--preset", "tiny", "--dataset", str(folder), "--max_steps", "1",
+                               "--output_dir", str(run), "--disable_tqdm", "true"])  # fmt: skip
+    assert json.loads((run / "config.json").read_text())["tier_cut_points"] == report.cut_points
+
+
+def test_a_hub_repo_loads_through_load_dataset_and_its_report(export, monkeypatch):
+    folder, _, report = export
+    asked = []
+
+    def hub_download(repo_id, filename, repo_type):
+        asked.append((repo_id, filename, repo_type))
+        return str(folder / filename)
+
+    monkeypatch.setattr(loading, "load_dataset", lambda location, cache_dir=None: load_dataset(str(folder)))
+    monkeypatch.setattr(loading, "hf_hub_download", hub_download)
+    dataset, loaded_report = DatasetArguments(dataset="someone/houses").load()
+    assert asked == [("someone/houses", "build_report.json", "dataset")]
+    assert loaded_report.cut_points == report.cut_points and len(dataset["train"]) == report.split_sizes["train"]
+
+
+def test_an_export_without_its_report_is_refused(export, tmp_path):
+    folder, _, _ = export
+    bare = tmp_path / "bare"
+    (bare / "data").mkdir(parents=True)
+    for path in (folder / "data").iterdir():
+        (bare / "data" / path.name).write_bytes(path.read_bytes())
+    (bare / "README.md").write_text((folder / "README.md").read_text())
+    with pytest.raises(ValueError, match="has no build_report.json: its tier cut points are unknown"):
+        DatasetArguments(dataset=str(bare)).load()
