@@ -22,13 +22,14 @@ import sys
 from dataclasses import dataclass, field
 
 import gradio as gr
+import httpx
 from PIL import Image, ImageOps
 from transformers import HfArgumentParser, pipeline
 from transformers.image_utils import load_image
 
 from dataset_builder import ListingFormatError, read_listings
 from dataset_builder.report import tier_ranges
-from zillow_vit.cli import check_location, is_remote
+from zillow_vit.cli import check_location
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ def house_pipeline(model: str):
     return pipeline(model=model, trust_remote_code=True)
 
 
+def is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
 def load_model(model: str, allowed: list[str]):
     """The house pipeline of `model`; a model that cannot be picked or loaded is a `BadInput`."""
     if not model:
@@ -80,9 +85,9 @@ def open_photos(locations: list[str], max_photos: int) -> tuple[list[Image.Image
     photos, unreadable = [], []
     for location in locations:
         try:
-            image = load_image(location, timeout=PHOTO_TIMEOUT_S) if is_remote(location) else Image.open(location)
+            image = load_image(location, timeout=PHOTO_TIMEOUT_S) if is_url(location) else Image.open(location)
             photos.append(ImageOps.exif_transpose(image).convert("RGB"))
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, Image.DecompressionBombError, httpx.HTTPError) as error:
             unreadable.append(f"{os.path.basename(location)} is not an image ({type(error).__name__})")
     if not photos:
         raise BadInput("No photo could be read: " + "; ".join(unreadable) + ".")
@@ -90,10 +95,11 @@ def open_photos(locations: list[str], max_photos: int) -> tuple[list[Image.Image
 
 
 def listing_photos(listing: str, house_id: str) -> list[str]:
-    """The photo locations of house `house_id` of the listing export `listing` (a path, or on a Space a URL)."""
+    """The photo locations of house `house_id` of the listing export `listing` (a path, or on a Space a URL), in
+    listing order."""
     if not listing or not house_id:
         raise BadInput("Give a listing export (path or URL) and a house id.")
-    if ON_A_SPACE and not listing.startswith(("http://", "https://")):
+    if ON_A_SPACE and not is_url(listing):
         raise BadInput("On this Space, give the listing export as an http(s) URL.")
     try:
         houses = read_listings(listing, require_price=False)
@@ -121,7 +127,7 @@ def tell_tier(house_tier, photos: list[Image.Image], notes: list[str]) -> tuple[
     attention = result.get("photo_attention")
     order = sorted(range(read), key=lambda index: -attention[index]) if attention else range(read)
     gallery = [
-        (photos[index], f"photo {index + 1}" + (f" · attention {attention[index]:.2f}" if attention else " · read"))
+        (photos[index], f"photo {index + 1} · " + (f"{attention[index]:.2f}" if attention else "read"))
         for index in order
     ]
     gallery += [(photos[index], f"photo {index + 1} · not read") for index in range(read, len(photos))]
@@ -173,7 +179,11 @@ def build_demo(models: list[str], max_photos: int = 40) -> gr.Blocks:
                 verdict = gr.Markdown(elem_id="verdict")
                 probabilities = gr.Label(label="Probability of each tier", visible=False, elem_id="probabilities")
         gallery = gr.Gallery(
-            label="Photos read, most attended first", columns=6, height=260, object_fit="cover", elem_id="gallery"
+            label="Photos read, by the attention the model gave them",
+            columns=5,
+            height=320,
+            object_fit="cover",
+            elem_id="gallery",
         )
 
         outputs = [verdict, probabilities, gallery]
@@ -183,7 +193,7 @@ def build_demo(models: list[str], max_photos: int = 40) -> gr.Blocks:
             return answer_for(model_name, lambda: list(files or []))
 
         def listing_answer(model_name, listing_location, house):
-            return answer_for(model_name, lambda: listing_photos(listing_location, house))
+            return answer_for(model_name, lambda: listing_photos(listing_location, house)[:max_photos])
 
         from_photos.click(photos_answer, [model, uploads], outputs)
         uploads.upload(photos_answer, [model, uploads], outputs)

@@ -129,7 +129,7 @@ def test_uploaded_photos_get_the_tier_probabilities_and_photos_by_attention(brow
     assert "Read 3 of 3 photos" in verdict
     probabilities = browser.find_element(By.ID, "probabilities").text
     assert all(tier in probabilities for tier in expected["probabilities"])
-    captions = re.findall(r"photo (\d) · attention (\d\.\d\d)", browser.find_element(By.ID, "gallery").text)
+    captions = re.findall(r"photo (\d) · (\d\.\d\d)", browser.find_element(By.ID, "gallery").text)
     attention = expected["photo_attention"]
     assert [int(number) - 1 for number, _ in captions] == sorted(range(3), key=lambda index: -attention[index])
     assert [float(weight) for _, weight in captions] == [round(attention[int(n) - 1], 2) for n, _ in captions]
