@@ -154,6 +154,10 @@ def test_cnn_reads_the_first_photo_and_has_no_attention(saved_models, houses):
     assert result["photos_read"] == 1 and "photo_attention" not in result
 
 
-def test_a_house_without_photos_is_an_error(saved_models):
+def test_a_house_without_photos_or_an_unknown_argument_is_an_error(saved_models, houses):
+    house_tier = pipeline(model=str(saved_models["cnn"]), trust_remote_code=True, timeout=5.0)
+    assert house_tier(houses[0], timeout=1.0)["photos_read"] == 1
     with pytest.raises(ValueError, match="at least one photo"):
-        pipeline(model=str(saved_models["cnn"]), trust_remote_code=True)([])
+        house_tier([])
+    with pytest.raises(TypeError, match=r"unexpected arguments \['top_k'\]"):
+        house_tier(houses[0], top_k=2)

@@ -10,6 +10,7 @@ number of photos read (the first `config.max_photos`) and, for the multi-photo m
 """
 
 from transformers import Pipeline
+from transformers.image_utils import load_image
 
 from .image_processing_house import as_houses
 
@@ -30,11 +31,18 @@ class HousePriceTierPipeline(Pipeline):
         results = super().__call__(as_houses(houses), **kwargs)
         return results if is_batch_of_houses(houses) else results[0]
 
-    def _sanitize_parameters(self, **kwargs):
-        return {}, {}, {}
+    def _sanitize_parameters(self, timeout: float | None = None, **unexpected):
+        """`timeout`: seconds to wait for a photo URL (default: no limit)."""
+        if unexpected:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(unexpected)}")
+        return ({} if timeout is None else {"timeout": timeout}), {}, {}
 
-    def preprocess(self, photos):
-        inputs = self.image_processor(photos, max_photos=self.model.config.max_photos, return_tensors="pt")
+    def preprocess(self, photos, timeout: float | None = None):
+        max_photos = self.model.config.max_photos
+        photos = [
+            load_image(photo, timeout=timeout) if isinstance(photo, str) else photo for photo in photos[:max_photos]
+        ]
+        inputs = self.image_processor(photos, max_photos=max_photos, return_tensors="pt")
         return inputs.to(self.dtype)
 
     def _forward(self, inputs):
