@@ -32,6 +32,7 @@ from zillow_vit import baselines, reporting
 from zillow_vit.cli import check_location
 from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
+from zillow_vit.hub import without_machine_paths
 from zillow_vit.metrics import load_tier_metric
 from zillow_vit.models import HEAD_TYPES
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = {name: reporting.across_splits(summaries) for name, summaries in per_split.items()}
     differences = reporting.paired_differences(per_split)
 
-    source = reporting.shown_source(splits[0].report.source.split(", fold ")[0])
+    source = without_machine_paths(splits[0].report.source.split(", fold ")[0])
     tested = sum(len(split.dataset["test"]) for split in splits)
     scheme = f"{args.folds}-fold cross-validation" if args.folds else "one test split"
     title = f"Price tier from photos: {source}, {scheme}, {tested} test houses per seed, seeds {args.seeds}"

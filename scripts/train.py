@@ -12,6 +12,7 @@ Every `TrainingArguments` option works from the command line; each model has its
 import argparse
 import logging
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 
@@ -149,7 +150,8 @@ def limit_splits(dataset, data_args: DataTrainingArguments) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    model_args, data_args, training_args = parse_arguments(argv)
     setup_logging(training_args)
     entry = MODELS[model_args.model]
     hub_repo_id = training_args.hub_model_id if training_args.push_to_hub else None
@@ -224,9 +226,9 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.save_metrics("test", test_metrics)
     if trainer.is_world_process_zero():
         report.save(training_args.output_dir)
-        write_model_card(
-            training_args.output_dir, hub_repo_id or model_args.model, {**eval_metrics, **test_metrics}, report
-        )
+        command = shlex.join(["python", "scripts/train.py", *argv])
+        metrics = {**eval_metrics, **test_metrics}
+        write_model_card(training_args.output_dir, hub_repo_id or model_args.model, metrics, report, command)
         if hub_repo_id:
             private = bool(training_args.hub_private_repo)
             print("Pushed to", push_run_to_hub(training_args.output_dir, hub_repo_id, training_args.hub_token, private))

@@ -12,8 +12,6 @@ import json
 import math
 import os
 import re
-import shlex
-import sys
 
 from datasets import DatasetDict, DatasetInfo, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
@@ -111,13 +109,6 @@ def hub_repo_id(name: str | None) -> str | None:
     return name if name and is_remote(name) and not name.startswith(("http://", "https://")) else None
 
 
-def command_of_this_process() -> str | None:
-    """The command line of this process, when it runs scripts/train.py (directly or under `accelerate launch`)."""
-    if os.path.basename(sys.argv[0]) != "train.py":
-        return None
-    return shlex.join(["python", "scripts/train.py", *sys.argv[1:]])
-
-
 def write_model_card(
     output_dir, model_name: str, metrics: dict, report: BuildReport, training_command: str | None = None
 ) -> ModelCard:
@@ -163,7 +154,7 @@ def write_model_card(
             _results_section(metrics, test_houses),
             _usage_section(model_name, config),
             _limitations_section(),
-            _training_section(training_command or command_of_this_process(), report),
+            _training_section(training_command, report),
         ]
     )
     card = ModelCard(without_machine_paths(f"---\n{card_data.to_yaml()}\n---\n{body}"))

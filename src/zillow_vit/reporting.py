@@ -115,13 +115,6 @@ def summarize(runs: list[RunResult]) -> dict:
     return summary
 
 
-def shown_source(source: str) -> str:
-    """A dataset source fit to publish: a local path loses the machine's folders (its last two parts stay)."""
-    if os.path.isabs(source):
-        return os.path.join(*source.split(os.sep)[-2:])
-    return source
-
-
 def reference_summary(result: dict) -> dict:
     """A reference row's metric result (one fit, no seeds) in the form `summarize` gives."""
     row = {m: {"mean": result[m], "std": 0.0, "values": [result[m]]} for m in REPORTED_METRICS}
