@@ -17,7 +17,7 @@ from dataset_builder import BuildReport, price_tier
 from conftest import load_script, simple_houses, write_listing
 
 NUM_HOUSES = 30
-BEDROOMS = {"3": "many", "4": None}  # unparseable and missing; every other house has `int(id) % 5 + 1`
+BEDROOMS = {"3": "many", "4": None, "5": "1e400"}  # unparseable, missing, infinite; others have `int(id) % 5 + 1`
 
 
 def bedrooms(house_id: str):

@@ -27,6 +27,8 @@ def test_assign_splits_gives_exact_fractions():
     splits = assign_splits(np.random.default_rng(0).uniform(1e5, 1e6, 257), 0.15, 0.1, seed=3)
     counts = {name: int((splits == name).sum()) for name in ("train", "validation", "test")}
     assert counts == {"train": 192, "validation": 39, "test": 26}  # round(257 * 0.15), round(257 * 0.1)
+    test_share = assign_splits(np.random.default_rng(1).uniform(1e5, 1e6, 257), 0.1, 0.15, seed=3) == "test"
+    assert test_share.sum() == 39  # counted cumulatively: 2 or 1 per bin of 10, not round(1.5) = 2 in every bin
 
 
 def test_every_price_bin_of_ten_gives_validation_and_test_their_share():
