@@ -4,7 +4,7 @@ PYTHON := $(VENV)/bin/python
 
 MODEL ?= runs/demo-cnn
 
-.PHONY: demo test install install-app app clean
+.PHONY: demo test install install-app app mutation clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: $(VENV)/.installed
 ## Run the test suite (offline, tiny configs).
 test: $(VENV)/.installed
 	$(PYTHON) -m pytest
+
+## Mutation testing (minutes, not part of `make test`): named mutations of the builder, heads, collator, transforms
+## and issue 13's breakages, each run against its tests on a copy of HEAD; prints killed/survived and the survivors.
+mutation: $(VENV)/.installed
+	$(PYTHON) scripts/mutation_test.py
 
 clean:
 	rm -rf $(VENV) runs
