@@ -200,9 +200,6 @@ def _photo_bytes(photo) -> bytes:
         return handle.read()
 
 
-_FORMER_OPTION_NAMES = {"num_houses": "num_synthetic_houses", "seed": "split_seed"}  # scripts/bench_training.py
-
-
 def build_house_dataset(
     source: str = SYNTHETIC,
     cache_dir: str | None = None,
@@ -214,7 +211,6 @@ def build_house_dataset(
 
     `options` (default `DatasetOptions()`) with any `option_values` (`image_short_side=128`, ...) replaced.
     """
-    option_values = {_FORMER_OPTION_NAMES.get(name, name): value for name, value in option_values.items()}
     options = replace(DatasetOptions.of(options or DatasetOptions()), **option_values)
     houses = house_source(source)
     builder = ZillowHouses(

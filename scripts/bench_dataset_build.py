@@ -237,11 +237,8 @@ def network_share(photos: list[bytes], args: BenchmarkArguments, options: Datase
     return rows
 
 
-FORMER_FLAGS = {"--short_side": "--image_short_side", "--workers": "--download_workers"}  # tests/test_benchmarks.py
-
-
 def main(argv: list[str] | None = None) -> dict:
-    argv = [FORMER_FLAGS.get(word, word) for word in (sys.argv[1:] if argv is None else argv)]
+    argv = sys.argv[1:] if argv is None else argv
     args, options = HfArgumentParser((BenchmarkArguments, DatasetOptions)).parse_args_into_dataclasses(args=argv)
     print(f"Machine: {machine_summary()}")
     print(f"Settings: {asdict(args)}, short side {options.image_short_side}, {options.download_workers} workers")

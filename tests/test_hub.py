@@ -257,7 +257,7 @@ def test_push_run_uploads_code_and_card_without_checkpoints_or_machine_paths(
 @pytest.fixture(scope="module")
 def houses(tmp_path_factory):
     cache = tmp_path_factory.mktemp("houses")
-    return build_house_dataset("synthetic", cache_dir=str(cache), num_houses=30, synthetic_image_size=16)
+    return build_house_dataset("synthetic", cache_dir=str(cache), num_synthetic_houses=30, synthetic_image_size=16)
 
 
 def test_export_reads_back_with_the_same_features_rows_and_pixels(houses, tmp_path):
