@@ -210,7 +210,7 @@ def kill_half_way(listing_url: str, cache_dir: str, cores: list[int], args: Benc
 
 
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
+    (args,) = HfArgumentParser(BenchmarkArguments, description=__doc__).parse_args_into_dataclasses(
         args=sys.argv[1:] if argv is None else argv
     )
     all_cores = sorted(os.sched_getaffinity(0))

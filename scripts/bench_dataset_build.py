@@ -239,7 +239,9 @@ def network_share(photos: list[bytes], args: BenchmarkArguments, options: Datase
 
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
-    args, options = HfArgumentParser((BenchmarkArguments, DatasetOptions)).parse_args_into_dataclasses(args=argv)
+    args, options = HfArgumentParser(
+        (BenchmarkArguments, DatasetOptions), description=__doc__
+    ).parse_args_into_dataclasses(args=argv)
     print(f"Machine: {machine_summary()}")
     print(f"Settings: {asdict(args)}, short side {options.image_short_side}, {options.download_workers} workers")
     generated = make_large_photos(args.num_photos, args.photo_width, args.photo_height, args.seed)

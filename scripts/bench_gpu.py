@@ -186,7 +186,7 @@ def gpu_peak_tflops(device: torch.device) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
+    (args,) = HfArgumentParser(BenchmarkArguments, description=__doc__).parse_args_into_dataclasses(
         args=sys.argv[1:] if argv is None else argv
     )
     if args.smoke:

@@ -172,7 +172,7 @@ def benchmark_model(
 
 
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
+    (args,) = HfArgumentParser(BenchmarkArguments, description=__doc__).parse_args_into_dataclasses(
         args=sys.argv[1:] if argv is None else argv
     )
     device = torch.device(args.device)

@@ -90,7 +90,7 @@ def step_times(model, optimizer, batch: dict, steps: int, bf16: bool) -> list[fl
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
+    (args,) = HfArgumentParser(BenchmarkArguments, description=__doc__).parse_args_into_dataclasses(
         args=sys.argv[1:] if argv is None else argv
     )
     device = torch.device(args.device)

@@ -76,7 +76,7 @@ def timed(function, *args) -> tuple[float, object]:
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
+    (args,) = HfArgumentParser(BenchmarkArguments, description=__doc__).parse_args_into_dataclasses(
         args=sys.argv[1:] if argv is None else argv
     )
     print(f"Machine: {machine_summary()}; {load_summary()}")

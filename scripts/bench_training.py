@@ -188,7 +188,7 @@ def benchmark_model(name: str, train_split, backbone: str | None, args: Benchmar
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
-    (args,) = HfArgumentParser(BenchmarkArguments).parse_args_into_dataclasses(
+    (args,) = HfArgumentParser(BenchmarkArguments, description=__doc__).parse_args_into_dataclasses(
         args=sys.argv[1:] if argv is None else argv
     )
     unknown = set(args.models) - set(MODELS)

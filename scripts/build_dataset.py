@@ -31,7 +31,7 @@ class OutputArguments:
 
 
 def main(argv: list[str] | None = None):
-    parser = HfArgumentParser((DatasetArguments, OutputArguments))
+    parser = HfArgumentParser((DatasetArguments, OutputArguments), description=__doc__)
     data_args, output_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     dataset, report = data_args.load()
     dataset.save_to_disk(output_args.output_dir)

@@ -100,7 +100,7 @@ def verify(reference, output_dir, image):
 
 
 def main(argv=None):
-    (args,) = HfArgumentParser(ConversionArguments).parse_args_into_dataclasses(args=argv)
+    (args,) = HfArgumentParser(ConversionArguments, description=__doc__).parse_args_into_dataclasses(args=argv)
     reference = build_reference_model(args.variant, load_package_state_dict(args.variant))
     save_checkpoint(reference, args.output_dir)
     converted, logits, max_abs_diff = verify(reference, args.output_dir, Image.open(args.image).convert("RGB"))

@@ -16,6 +16,7 @@ usable photo gets a row with its reason. One house prints its JSON.
 
 import csv
 import json
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from transformers import AutoImageProcessor, AutoModelForImageClassification, Hf
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
 from dataset_builder import DatasetOptions, PhotoStore, price_tier, read_listings
 from zillow_vit.cli import check_location, usage_error
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -101,6 +104,7 @@ def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> Non
                     house.stored.append(result.path)
                 else:
                     house.dropped.append({"photo": photo, "reason": result.error})
+                    logger.warning("House %s: dropped photo %s (%s)", house.house_id, photo, result.error)
             tried[house.house_id] += len(wanted.get(house.house_id, []))
     for house in houses:
         if house.problem is None and not house.stored:

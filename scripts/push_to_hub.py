@@ -43,7 +43,9 @@ def prepare_run(run_dir: str, repo_id: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> str:
-    (args,) = HfArgumentParser(PushArguments).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    (args,) = HfArgumentParser(PushArguments, description=__doc__).parse_args_into_dataclasses(
+        args=sys.argv[1:] if argv is None else argv
+    )
     prepare_run(args.run_dir, args.repo_id)
     url = push_run_to_hub(args.run_dir, args.repo_id, token=args.token, private=args.private)
     print(f"Pushed {args.run_dir} to {url}")
