@@ -60,7 +60,7 @@ PROCESSOR = "src/zillow_vit/models/image_processing_house.py"
 
 TARGETS = {
     "photos": Target(
-        ("tests/test_builder.py", "tests/test_hostile_inputs.py"),
+        ("tests/test_builder.py", "tests/test_hostile_inputs.py", "tests/test_photo_store.py"),
         mutations(
             PHOTOS,
             ("retry_every_status", "response.status_code in RETRY_STATUSES", "response.status_code >= 400"),
