@@ -36,10 +36,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import psutil
-from PIL import Image
 from transformers import HfArgumentParser
 
-from zillow_vit.benchmarking import cpu_name, print_table
+from zillow_vit.benchmarking import cpu_name, photo_like, print_table
 
 STORED_SHORT_SIDE = 256
 
@@ -71,15 +70,9 @@ def photo_path(photos_dir: str, index: int) -> str:
 
 def write_photo(index: int, photos_dir: str, width: int, height: int, seed: int) -> None:
     """A seeded photo-like JPEG (smooth colour field, flat boxes, mild sensor noise; quality 85)."""
-    rng = np.random.default_rng([seed, index])
-    coarse = Image.fromarray(rng.integers(0, 256, size=(6, 9, 3), dtype=np.uint8))
-    pixels = np.asarray(coarse.resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16)
-    for _ in range(10):
-        left, top = rng.integers(0, width - width // 5), rng.integers(0, height - height // 5)
-        pixels[top : top + height // 5, left : left + width // 5] = rng.integers(0, 256, size=3)
-    pixels += rng.integers(-4, 5, size=pixels.shape, dtype=np.int16)
+    photo = photo_like(np.random.default_rng([seed, index]), width, height, coarse=(6, 9), boxes=10)
     path = photo_path(photos_dir, index)
-    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(path + ".part", format="JPEG", quality=85)
+    photo.save(path + ".part", format="JPEG", quality=85)
     os.replace(path + ".part", path)
 
 

@@ -81,16 +81,22 @@ def save_random_vit(folder: str, size: str, seed: int = 0) -> str:
     return folder
 
 
-def stored_photo(rng: np.random.Generator, width: int, height: int) -> bytes:
-    """A photo-like JPEG as the builder stores it (quality 90): a smooth colour field, flat boxes, mild noise."""
-    coarse = Image.fromarray(rng.integers(0, 256, size=(4, 6, 3), dtype=np.uint8))
-    pixels = np.asarray(coarse.resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16)
-    for _ in range(6):
+def photo_like(rng: np.random.Generator, width: int, height: int, coarse=(4, 6), boxes: int = 6) -> Image.Image:
+    """A photo-like image: a smooth colour field (a `coarse` grid of random colours, upscaled), `boxes` flat boxes,
+    mild sensor noise."""
+    grid = Image.fromarray(rng.integers(0, 256, size=(*coarse, 3), dtype=np.uint8))
+    pixels = np.asarray(grid.resize((width, height), Image.Resampling.BICUBIC), dtype=np.int16)
+    for _ in range(boxes):
         left, top = rng.integers(0, width - width // 5), rng.integers(0, height - height // 5)
         pixels[top : top + height // 5, left : left + width // 5] = rng.integers(0, 256, size=3)
     pixels += rng.integers(-4, 5, size=pixels.shape, dtype=np.int16)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def stored_photo(rng: np.random.Generator, width: int, height: int) -> bytes:
+    """A photo-like JPEG as the builder stores it (quality 90)."""
     buffer = io.BytesIO()
-    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=90)
+    photo_like(rng, width, height).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
 
 
