@@ -30,6 +30,7 @@ from transformers import AutoImageProcessor, AutoModelForImageClassification, Hf
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
 from dataset_builder import DatasetOptions, PhotoStore, price_tier, read_listings
 from zillow_vit.cli import check_location, usage_error
+from zillow_vit.models.pipeline_house import house_result
 
 logger = logging.getLogger(__name__)
 
@@ -119,16 +120,16 @@ def score(model, processor, houses: list[House]) -> list[dict]:
     inputs = processor(photos, max_photos=config.max_photos)
     output = model(**inputs, output_attentions=True)
     rows = []
-    for index, house in enumerate(houses):
-        read = int(inputs["photo_mask"][index].sum())
-        row = {"tier": config.id2label[int(output.logits[index].argmax())], "photos_read": read}
-        if output.score is not None:
-            row["score"] = float(output.score[index])
-        else:
-            probabilities = output.logits[index].softmax(-1)
-            row["probabilities"] = {config.id2label[k]: float(p) for k, p in enumerate(probabilities)}
-        if output.photo_attention is not None:
-            row["photo_attention"] = [round(float(a), 4) for a in output.photo_attention[index, :read]]
+    for index in range(len(houses)):
+        row = house_result(
+            config,
+            output.logits[index],
+            None if output.score is None else output.score[index],
+            inputs["photo_mask"][index],
+            None if output.photo_attention is None else output.photo_attention[index],
+        )
+        if "photo_attention" in row:
+            row["photo_attention"] = [round(weight, 4) for weight in row["photo_attention"]]
         rows.append(row)
     return rows
 

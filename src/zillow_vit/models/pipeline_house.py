@@ -55,17 +55,30 @@ class HousePriceTierPipeline(Pipeline):
         }
 
     def postprocess(self, outputs):
-        config = self.model.config
-        logits = outputs["logits"][0].float()
-        result = {"tier": config.id2label[int(logits.argmax())]}
-        if outputs["score"] is not None:
-            result["score"] = float(outputs["score"][0])
-        else:
-            result["probabilities"] = {config.id2label[i]: float(p) for i, p in enumerate(logits.softmax(-1))}
-        result["photos_read"] = int(outputs["photo_mask"][0].sum())
-        if outputs["photo_attention"] is not None:
-            result["photo_attention"] = [float(a) for a in outputs["photo_attention"][0, : result["photos_read"]]]
-        return result
+        score, attention = outputs["score"], outputs["photo_attention"]
+        return house_result(
+            self.model.config,
+            outputs["logits"][0],
+            None if score is None else score[0],
+            outputs["photo_mask"][0],
+            None if attention is None else attention[0],
+        )
+
+
+def house_result(config, logits, score, photo_mask, photo_attention) -> dict:
+    """One house's answer from its rows of the model output: the tier, the probabilities (classification head) or
+    the score (score head: no made-up probabilities), the photos read, and for the multi-photo models the attention
+    each read photo got."""
+    logits = logits.float()
+    result = {"tier": config.id2label[int(logits.argmax())]}
+    if score is not None:
+        result["score"] = float(score)
+    else:
+        result["probabilities"] = {config.id2label[i]: float(p) for i, p in enumerate(logits.softmax(-1))}
+    result["photos_read"] = int(photo_mask.sum())
+    if photo_attention is not None:
+        result["photo_attention"] = [float(a) for a in photo_attention[: result["photos_read"]]]
+    return result
 
 
 def is_batch_of_houses(houses) -> bool:
@@ -73,4 +86,4 @@ def is_batch_of_houses(houses) -> bool:
     return isinstance(houses, (list, tuple)) and bool(houses) and all(isinstance(h, (list, tuple)) for h in houses)
 
 
-__all__ = ["TASK", "HousePriceTierPipeline"]
+__all__ = ["TASK", "HousePriceTierPipeline", "house_result"]
