@@ -20,6 +20,7 @@ import os
 import shlex
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,7 @@ from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelFor
 from dataset_builder import BuildReport
 from dataset_builder.folds import fold_dataset, pool_houses
 from zillow_vit import baselines, reporting
-from zillow_vit.cli import check_location
+from zillow_vit.cli import check_location, usage_error
 from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
 from zillow_vit.hub import without_machine_paths
@@ -45,7 +46,10 @@ class CompareArguments:
     output_dir: str = field(default="reports/compare", metadata={"help": "Report folder (folds and runs go in it)."})
     models: list[str] = field(
         default_factory=lambda: list(MODELS),
-        metadata={"help": 'Models to compare ("none": the reference rows only).', "choices": [*sorted(MODELS), "none"]},
+        metadata={
+            "help": f"Rows to train: a model ({', '.join(sorted(MODELS))}), or MODEL/VARIANT for the same model with "
+            'its own --run_args (e.g. vit-pretrained/probe-first); "none": the reference rows only.'
+        },
     )
     heads: list[str] = field(
         default_factory=lambda: ["classification", "score"],
@@ -58,9 +62,19 @@ class CompareArguments:
     )
     run_args: list[str] = field(
         default_factory=list,
-        metadata={"help": 'Extra train.py arguments: "all=ARGS" for every run, "MODEL=ARGS" for one model.'},
+        metadata={
+            "help": 'Extra train.py arguments: "all=ARGS" for every run, "MODEL=ARGS" for a model and its variants, '
+            '"MODEL/VARIANT=ARGS" for one variant (given in that order, so the most specific wins).'
+        },
     )
-    attention_houses: int = field(default=6, metadata={"help": "Test houses on each attention page."})
+    parallel_runs: int = field(
+        default=1,
+        metadata={
+            "help": "Runs trained at once, each in its own process (on a large GPU; each run's output then goes to "
+            "its train.log)."
+        },
+    )
+    attention_houses: int = field(default=6, metadata={"help": "Test houses on each attention page (0: no pages)."})
     curves_from: str = field(
         default="trainer_state",
         metadata={
@@ -126,16 +140,48 @@ def comparison_splits(args: CompareArguments, data_args: DatasetArguments) -> li
     ]
 
 
-def run_training(model: str, head: str, seed: int, dataset_dir: str, run_dir: str, extra: list[str]) -> None:
-    """One train.py run in a fresh process, unless its results are already there."""
-    if os.path.exists(os.path.join(run_dir, "all_results.json")):
-        print(f"{run_dir}: done before, kept")
-        return
-    command = [sys.executable, TRAIN_SCRIPT, "--model", model, "--head_type", head, "--seed", str(seed),
-               "--dataset", dataset_dir, "--output_dir", run_dir, "--run_name", run_dir, "--save_total_limit", "1",
-               *extra]  # fmt: skip
+def row_model(row: str) -> str:
+    """The train.py model of a row: `vit-pretrained/probe-first` → `vit-pretrained`."""
+    return row.split("/", 1)[0]
+
+
+def row_arguments(row: str, extra: dict[str, list[str]]) -> list[str]:
+    """A row's extra train.py arguments: those for all runs, then its model's, then its own (the last flag wins)."""
+    model = row_model(row)
+    return extra.get("all", []) + extra.get(model, []) + (extra.get(row, []) if row != model else [])
+
+
+def training_command(row: str, head: str, seed: int, dataset_dir: str, run_dir: str, extra: list[str]) -> list[str]:
+    return [sys.executable, TRAIN_SCRIPT, "--model", row_model(row), "--head_type", head, "--seed", str(seed),
+            "--dataset", dataset_dir, "--output_dir", run_dir, "--run_name", run_dir, "--save_total_limit", "1",
+            *extra]  # fmt: skip
+
+
+def run_training(run_dir: str, command: list[str], to_log: bool) -> None:
+    """One train.py run in a fresh process (its output into `run_dir/train.log` when `to_log`)."""
     print("$", shlex.join(command), flush=True)
-    subprocess.run(command, check=True)
+    if not to_log:
+        subprocess.run(command, check=True)
+        return
+    os.makedirs(run_dir, exist_ok=True)
+    log_path = os.path.join(run_dir, "train.log")
+    with open(log_path, "a") as log:
+        if subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode:
+            raise RuntimeError(f"{run_dir} failed; its output is in {log_path}")
+    print(f"{run_dir}: done", flush=True)
+
+
+def run_all(pending: list[tuple[str, list[str]]], parallel_runs: int) -> None:
+    """Every pending (run_dir, command), `parallel_runs` at a time; all are tried before a failure is raised."""
+    if parallel_runs <= 1:
+        for run_dir, command in pending:
+            run_training(run_dir, command, to_log=False)
+        return
+    with ThreadPoolExecutor(parallel_runs) as pool:
+        futures = [pool.submit(run_training, run_dir, command, True) for run_dir, command in pending]
+    failures = [str(future.exception()) for future in futures if future.exception() is not None]
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {len(pending)} runs failed:\n" + "\n".join(failures))
 
 
 def mean_photos_read(dataset_split, max_photos: int) -> float:
@@ -178,38 +224,55 @@ def house_features(splits: list[Split], backbones: list[str], cache_dir: str) ->
     return features
 
 
+def last_value(arguments: list[str], flag: str, default: str) -> str:
+    """The value of the last `flag` among command-line `arguments` (as argparse reads it), else `default`."""
+    positions = [index for index, argument in enumerate(arguments[:-1]) if argument == flag]
+    return arguments[positions[-1] + 1] if positions else default
+
+
 def probed_backbones(args: CompareArguments, extra: dict[str, list[str]]) -> list[str]:
-    """The backbones to probe: those asked for, else the one vit-pretrained runs use, if it is compared."""
-    if args.probe_backbones or "vit-pretrained" not in args.models:
+    """The backbones to probe: those asked for, else those the vit-pretrained rows use."""
+    if args.probe_backbones:
         return args.probe_backbones
-    arguments = extra.get("all", []) + extra.get("vit-pretrained", [])
     flag = "--pretrained_model_name_or_path"
-    return [arguments[arguments.index(flag) + 1] if flag in arguments else DEFAULT_BACKBONE]
+    rows = [row for row in args.models if row_model(row) == "vit-pretrained"]
+    return list(dict.fromkeys(last_value(row_arguments(row, extra), flag, DEFAULT_BACKBONE) for row in rows))
 
 
 def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[dict, dict, list]:
-    """Every model × head × seed on every split: {row: [per-split summary]}, {row: [runs]}, attention pages."""
+    """Every row × head × seed on every split: {row: [per-split summary]}, {row: [runs]}, attention pages."""
+    plan = [
+        (row, head, split, seed, os.path.join(split.folder, "runs", f"{row.replace('/', '-')}-{head}-seed{seed}"))
+        for row in args.models
+        for head in args.heads
+        for split in splits
+        for seed in args.seeds
+    ]
+    pending = []
+    for row, head, split, seed, run_dir in plan:
+        if os.path.exists(os.path.join(run_dir, "all_results.json")):
+            print(f"{run_dir}: done before, kept")
+        else:
+            pending.append(
+                (run_dir, training_command(row, head, seed, split.dataset_dir, run_dir, row_arguments(row, extra)))
+            )
+    run_all(pending, args.parallel_runs)
+
     per_split, runs_by_name, attention_pages = {}, {}, []
-    for model in args.models:
+    for row in args.models:
         for head in args.heads:
-            name = f"{model} ({head})"
+            name = f"{row} ({head})"
             for split in splits:
                 runs = []
-                for seed in args.seeds:
-                    run_dir = os.path.join(split.folder, "runs", f"{model}-{head}-seed{seed}")
-                    run_training(
-                        model, head, seed, split.dataset_dir, run_dir, extra.get("all", []) + extra.get(model, [])
-                    )
+                for _, _, _, seed, run_dir in (entry for entry in plan if entry[:3] == (row, head, split)):
                     max_photos = AutoConfig.from_pretrained(run_dir).max_photos
-                    train_split = split.dataset["train"]
-                    photos = mean_photos_read(train_split, max_photos)
+                    photos = mean_photos_read(split.dataset["train"], max_photos)
                     runs.append(reporting.read_run(run_dir, name, seed, photos, args.curves_from, args.trackio_project))
                 per_split.setdefault(name, []).append(reporting.summarize(runs))
                 runs_by_name.setdefault(name, []).extend(runs)
             if max_photos > 1 and head == args.heads[0]:
-                attention_pages.append(
-                    (model, os.path.join(splits[0].folder, "runs", f"{model}-{head}-seed{args.seeds[0]}"))
-                )
+                first_run = next(entry[4] for entry in plan if entry[:3] == (row, head, splits[0]))
+                attention_pages.append((row.replace("/", "-"), first_run))
     return per_split, runs_by_name, attention_pages
 
 
@@ -217,6 +280,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((CompareArguments, DatasetArguments), description=__doc__)
     args, data_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     args.models = [model for model in args.models if model != "none"]
+    for row in args.models:
+        if row_model(row) not in MODELS:
+            usage_error(f"--models {row}: not a model ({', '.join(sorted(MODELS))}) or MODEL/VARIANT of one")
     check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
     os.makedirs(args.output_dir, exist_ok=True)
     splits = comparison_splits(args, data_args)
@@ -258,7 +324,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     test_split = splits[0].dataset["test"]
     houses = [test_split[i] for i in range(min(args.attention_houses, len(test_split)))]
-    for model_name, run_dir in attention_pages:
+    for model_name, run_dir in attention_pages if houses else []:
         model = AutoModelForImageClassification.from_pretrained(run_dir)
         processor = AutoImageProcessor.from_pretrained(run_dir)
         path = os.path.join(args.output_dir, f"attention_{model_name}.png")

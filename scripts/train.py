@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
         if checkpoint is not None:
             logger.info("Resuming from %s (use another --output_dir to start afresh)", checkpoint)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    train_result.metrics["model_parameters"] = model.num_parameters()
     trainer.save_model()
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)

@@ -12,10 +12,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from safetensors import safe_open  # noqa: E402
 from scipy import stats  # noqa: E402
 
 REPORTED_METRICS = ("accuracy", "f1_macro", "tier_mae", "off_by_two_rate")
+VALIDATION_METRIC = "validation_accuracy"  # a run's eval_accuracy: what rows are chosen on
 
 
 @dataclass
@@ -38,11 +38,6 @@ class RunResult:
         return self.metrics["train_samples_per_second"] * self.photos_per_house
 
 
-def count_parameters(run_dir: str) -> int:
-    with safe_open(os.path.join(run_dir, "model.safetensors"), "pt") as weights:
-        return sum(int(np.prod(weights.get_slice(key).get_shape())) for key in weights.keys())
-
-
 CURVE_SOURCES = ("trainer_state", "tensorboard", "trackio")
 
 
@@ -52,7 +47,7 @@ def read_run(
     with open(os.path.join(run_dir, "all_results.json")) as handle:
         metrics = json.load(handle)
     log_history = read_log_history(run_dir, curves_from, project)
-    return RunResult(name, seed, metrics, log_history, count_parameters(run_dir), photos_per_house)
+    return RunResult(name, seed, metrics, log_history, metrics["model_parameters"], photos_per_house)
 
 
 def read_log_history(run_dir: str, curves_from: str = "trainer_state", project: str | None = None) -> list[dict]:
@@ -104,10 +99,14 @@ def trackio_scalars(project: str, run_name: str) -> dict[int, dict[str, float]]:
 
 
 def summarize(runs: list[RunResult]) -> dict:
-    """Mean and std over seeds of the test metrics, plus size and speed."""
+    """Mean and std over seeds of the test metrics and of the validation accuracy (what rows are chosen on), plus
+    size and speed."""
     summary = {"seeds": [run.seed for run in runs], "parameters": runs[0].parameters}
-    for metric in REPORTED_METRICS:
-        values = [run.metrics[f"test_{metric}"] for run in runs]
+    for metric, key in [
+        *((metric, f"test_{metric}") for metric in REPORTED_METRICS),
+        (VALIDATION_METRIC, "eval_accuracy"),
+    ]:
+        values = [run.metrics[key] for run in runs]
         summary[metric] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
     summary["train_seconds"] = float(np.mean([run.metrics["train_runtime"] for run in runs]))
     summary["images_per_second"] = float(np.mean([run.images_per_second for run in runs]))
@@ -117,7 +116,10 @@ def summarize(runs: list[RunResult]) -> dict:
 
 def reference_summary(result: dict) -> dict:
     """A reference row's metric result (one fit, no seeds) in the form `summarize` gives."""
-    row = {m: {"mean": result[m], "std": 0.0, "values": [result[m]]} for m in REPORTED_METRICS}
+    row = {m: {"mean": result[m], "std": 0.0, "values": [result[m]]} for m in REPORTED_METRICS if m in result}
+    if VALIDATION_METRIC in result:
+        value = result[VALIDATION_METRIC]
+        row[VALIDATION_METRIC] = {"mean": value, "std": 0.0, "values": [value]}
     return {**row, "test_confusion_matrix": result["confusion_matrix"], **({"C": result["C"]} if "C" in result else {})}
 
 
@@ -134,9 +136,10 @@ def across_splits(summaries: list[dict]) -> dict:
     if len(summaries) == 1:
         return summaries[0]
     row = {key: summaries[0][key] for key in ("seeds", "parameters", "C") if key in summaries[0]}
-    for metric in REPORTED_METRICS:
-        fold_means = [summary[metric]["mean"] for summary in summaries]
-        row[metric] = {"mean": float(np.mean(fold_means)), "ci95": interval95(fold_means), "values": fold_means}
+    for metric in (*REPORTED_METRICS, VALIDATION_METRIC):
+        if metric in summaries[0]:
+            fold_means = [summary[metric]["mean"] for summary in summaries]
+            row[metric] = {"mean": float(np.mean(fold_means)), "ci95": interval95(fold_means), "values": fold_means}
     for key in ("train_seconds", "images_per_second"):
         if key in summaries[0]:
             row[key] = float(np.mean([summary[key] for summary in summaries]))
@@ -181,11 +184,12 @@ def results_markdown(rows: dict[str, dict], title: str) -> str:
     lines = [
         f"# {title}",
         "",
-        "| model | test accuracy | macro-F1 | tier MAE | off-by-two | parameters | train s | images/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | validation accuracy | test accuracy | macro-F1 | tier MAE | off-by-two | parameters | train s "
+        "| images/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in rows.items():
-        cells = [_cell(row[m]) for m in REPORTED_METRICS]
+        cells = [_cell(row[m]) if m in row else "–" for m in (VALIDATION_METRIC, *REPORTED_METRICS)]
         size = f"{row['parameters'] / 1e6:.2f} M" if row.get("parameters") else "–"
         speed = (
             [f"{row['train_seconds']:.0f}", f"{row['images_per_second']:.1f}"] if "train_seconds" in row else ["–", "–"]
