@@ -38,13 +38,17 @@ def fold_dataset(
     num_folds: int,
     validation_fraction: float,
     seed: int,
-    source: str,
+    source: str | BuildReport,
     listing_fields: dict[str, dict] | None = None,
 ) -> tuple[datasets.DatasetDict, BuildReport]:
     """Fold `fold` of `pool`: its houses are the test split, a price-balanced `validation_fraction` of the others the
     validation split, the rest train; every label is re-derived from the training split's cut points. Every other
-    column (the listing facts among them) is kept; the fold's report carries `listing_fields` (the pooled build's
-    report's, whose counts are over the same houses), or else the facts found among the pool's columns."""
+    column (the listing facts among them) is kept. `source` is the pooled build's report (or just its source); the
+    fold's report carries `listing_fields`, by default that report's (its counts are over the same houses), or else
+    the facts found among the pool's columns."""
+    if isinstance(source, BuildReport):
+        listing_fields = source.listing_fields if listing_fields is None else listing_fields
+        source = source.source
     prices = np.asarray(pool["price"], dtype=np.float64)
     in_test = assign_folds(prices, num_folds, seed) == fold
     rest = np.flatnonzero(~in_test)
