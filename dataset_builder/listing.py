@@ -7,7 +7,9 @@ common names (dotted paths reach nested fields, e.g. `hdpData.homeInfo.price`) u
 Records are parsed strictly but never fatally: a record that cannot be used becomes a `Listing` with a
 `problem` (no id, no photos, duplicate id, not an object) or a `price_problem` (no price, unparseable
 price), so the build can skip it and report why; a caller that needs no price (prediction) uses every
-listing whose `problem` is None. Text is read as UTF-8, or UTF-16/32 (recognised by a byte-order mark
+listing whose `problem` is None. Listing facts (`ListingField`s, see `dataset_builder.facts`) are read into
+`Listing.facts` with `Listing.fact_problems` saying which are missing or unparseable; a fact never makes a
+listing unusable. Text is read as UTF-8, or UTF-16/32 (recognised by a byte-order mark
 or by the zero bytes of JSON text, as `json.loads` does); any other encoding is an error naming the file.
 """
 
