@@ -27,7 +27,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from .facts import ListingField, infer_kinds
+from .facts import ListingField, infer_kinds, parse_listing_fields
 from .locations import LocalReadError, is_inside, is_url, read_regular_file, redact, url_scheme
 
 ID_FIELDS = ("id", "zpid", "listing_id", "listingId", "hdpData.homeInfo.zpid")
@@ -389,12 +389,16 @@ def listing_records(source: str, data: bytes | None = None, names: FieldNames | 
 
 
 def resolve_listing_fields(
-    source: str, listing_fields: Sequence[ListingField], data: bytes | None = None, names: FieldNames | None = None
+    source: str,
+    listing_fields: Sequence[ListingField | str],
+    data: bytes | None = None,
+    names: FieldNames | None = None,
 ) -> list[ListingField]:
     """`listing_fields` with every kind known: given kinds kept, the others inferred over every record of the export
     (`dataset_builder.facts` states the rule)."""
+    listing_fields = parse_listing_fields(listing_fields)
     if all(listing_field.kind is not None for listing_field in listing_fields):
-        return list(listing_fields)
+        return listing_fields
     return infer_kinds(listing_fields, listing_records(source, data, names), value_at)
 
 
@@ -403,7 +407,7 @@ def read_listings(
     id_field: str | None = None,
     price_field: str | None = None,
     images_field: str | None = None,
-    listing_fields: Sequence[ListingField] = (),
+    listing_fields: Sequence[ListingField | str] = (),
     *,
     require_price: bool = True,
     local_photo_root: str | None = None,
@@ -421,7 +425,7 @@ def read_listings(
     names = FieldNames(id_field, price_field, images_field)
     records = listing_records(source, data, names)
     require_fields(records, source, names, ("id", "images", "price") if require_price else ("id", "images"))
-    listing_fields = infer_kinds(listing_fields, records, value_at)
+    listing_fields = infer_kinds(parse_listing_fields(listing_fields), records, value_at)
     policy = PhotoPolicy(source, local_photo_root)
     listings, first_row_of_id = [], {}
     for row, record in enumerate(records):

@@ -74,6 +74,7 @@ class BuildReport:
         lines += [
             f"Listing fact {column} ({info['kind']}, from {info['path']}): {info['missing']} missing, "
             f"{info['unparseable']} unparseable"
+            + (" (no kept house has it: check the path)" if 0 < self.houses_kept <= info["missing"] else "")
             for column, info in self.listing_fields.items()
         ]
         lines += _first(f"  skipped house {s['id']}: {s['reason']}" for s in self.skipped_houses)

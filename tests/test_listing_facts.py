@@ -204,6 +204,15 @@ def test_prediction_reads_facts_with_explicit_kinds_and_no_price(tmp_path):
     assert [listing.facts for listing in listings] == [{"area": 1234.0, "zip": "2134"}, {"area": None, "zip": None}]
 
 
+def test_a_field_no_house_has_is_missing_everywhere_and_the_summary_says_so(tmp_path):
+    houses = simple_houses(tmp_path, count=3, photos_per_house=1)
+    listings = read_listings(str(write_listing(tmp_path, houses)), listing_fields=["bedroom"])  # specs as text too
+    assert [listing.fact_problems for listing in listings] == [{"bedroom": MISSING}] * 3
+    fields = {"bedroom": {"path": "bedroom", "kind": NUMBER, "missing": 3, "unparseable": 0}}
+    summary = BuildReport(source="houses.json", houses_kept=3, listing_fields=fields).summary()
+    assert "Listing fact bedroom (number, from bedroom): 3 missing, 0 unparseable (no kept house has it" in summary
+
+
 # --- the built dataset -------------------------------------------------------------------------------------------
 
 
