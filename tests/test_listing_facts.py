@@ -231,7 +231,8 @@ def all_rows(dataset):
 def test_fact_columns_are_float32_numbers_with_nan_and_strings_with_none(built):
     _, _, dataset, report = built
     features = dataset["train"].features
-    assert {column: features[column] for column in ("bedrooms", "bathrooms", "livingArea", "addressZipcode", "homeType")} == {
+    columns = ("bedrooms", "bathrooms", "livingArea", "addressZipcode", "homeType")
+    assert {column: features[column] for column in columns} == {
         "bedrooms": Value("float32"), "bathrooms": Value("float32"), "livingArea": Value("float32"),
         "addressZipcode": Value("string"), "homeType": Value("string"),
     }  # fmt: skip
