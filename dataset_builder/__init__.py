@@ -1,5 +1,6 @@
 """From a listing export (or the built-in synthetic set) to a `datasets` image dataset of price tiers."""
 
+from .facts import ListingField, ListingFieldError, parse_listing_fields
 from .listing import Listing, ListingFormatError, read_listings
 from .options import DatasetOptions
 from .photos import FetchSettings, PhotoStore
@@ -14,6 +15,8 @@ __all__ = [
     "DatasetOptions",
     "FetchSettings",
     "Listing",
+    "ListingField",
+    "ListingFieldError",
     "ListingFormatError",
     "PhotoStore",
     "ZillowHouses",
@@ -21,6 +24,7 @@ __all__ = [
     "assign_splits",
     "build_house_dataset",
     "house_source",
+    "parse_listing_fields",
     "price_tier",
     "read_listings",
     "tercile_cut_points",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datasets
 import numpy as np
 
+from .facts import CATEGORY, NUMBER, RESERVED_COLUMNS
 from .report import BuildReport
 from .splits import TIER_NAMES, assign_splits, price_tier, refuse_degenerate, tercile_cut_points
 
@@ -32,10 +33,22 @@ def pool_houses(dataset: datasets.DatasetDict) -> datasets.Dataset:
 
 
 def fold_dataset(
-    pool: datasets.Dataset, fold: int, num_folds: int, validation_fraction: float, seed: int, source: str
+    pool: datasets.Dataset,
+    fold: int,
+    num_folds: int,
+    validation_fraction: float,
+    seed: int,
+    source: str | BuildReport,
+    listing_fields: dict[str, dict] | None = None,
 ) -> tuple[datasets.DatasetDict, BuildReport]:
     """Fold `fold` of `pool`: its houses are the test split, a price-balanced `validation_fraction` of the others the
-    validation split, the rest train; every label is re-derived from the training split's cut points."""
+    validation split, the rest train; every label is re-derived from the training split's cut points. Every other
+    column (the listing facts among them) is kept. `source` is the pooled build's report (or just its source); the
+    fold's report carries `listing_fields`, by default that report's (its counts are over the same houses), or else
+    the facts found among the pool's columns."""
+    if isinstance(source, BuildReport):
+        listing_fields = source.listing_fields if listing_fields is None else listing_fields
+        source = source.source
     prices = np.asarray(pool["price"], dtype=np.float64)
     in_test = assign_folds(prices, num_folds, seed) == fold
     rest = np.flatnonzero(~in_test)
@@ -59,8 +72,27 @@ def fold_dataset(
         photos_stored=sum(len(photos) for photos in pool["images"]),
         split_sizes={name: len(index) for name, index in members.items()},
         cut_points=list(cut_points),
+        listing_fields=dict(listing_fields) if listing_fields is not None else pooled_listing_fields(pool),
     )
     return dataset, report
 
 
-__all__ = ["assign_folds", "fold_dataset", "pool_houses"]
+def pooled_listing_fields(pool: datasets.Dataset) -> dict[str, dict]:
+    """The listing facts among `pool`'s columns (float32: number, string: category, other than the dataset's own
+    columns) as a report gives them; without the export at hand, path is the column and every fact without a value
+    counts as missing."""
+    facts = {}
+    for column, feature in pool.features.items():
+        if column in RESERVED_COLUMNS or not isinstance(feature, datasets.Value):
+            continue
+        if feature.dtype == "float32":
+            kind, missing = NUMBER, int(np.isnan(np.asarray(list(pool[column]), dtype=np.float64)).sum())
+        elif feature.dtype == "string":
+            kind, missing = CATEGORY, sum(value is None for value in pool[column])
+        else:
+            continue
+        facts[column] = {"path": column, "kind": kind, "missing": missing, "unparseable": 0}
+    return facts
+
+
+__all__ = ["assign_folds", "fold_dataset", "pool_houses", "pooled_listing_fields"]

@@ -7,7 +7,9 @@ common names (dotted paths reach nested fields, e.g. `hdpData.homeInfo.price`) u
 Records are parsed strictly but never fatally: a record that cannot be used becomes a `Listing` with a
 `problem` (no id, no photos, duplicate id, not an object) or a `price_problem` (no price, unparseable
 price), so the build can skip it and report why; a caller that needs no price (prediction) uses every
-listing whose `problem` is None. Text is read as UTF-8, or UTF-16/32 (recognised by a byte-order mark
+listing whose `problem` is None. Listing facts (`ListingField`s, see `dataset_builder.facts`) are read into
+`Listing.facts` with `Listing.fact_problems` saying which are missing or unparseable; a fact never makes a
+listing unusable. Text is read as UTF-8, or UTF-16/32 (recognised by a byte-order mark
 or by the zero bytes of JSON text, as `json.loads` does); any other encoding is an error naming the file.
 """
 
@@ -19,11 +21,13 @@ import math
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import requests
 
+from .facts import ListingField, infer_kinds, parse_listing_fields
 from .locations import LocalReadError, is_inside, is_url, read_regular_file, redact, url_scheme
 
 ID_FIELDS = ("id", "zpid", "listing_id", "listingId", "hdpData.homeInfo.zpid")
@@ -79,7 +83,8 @@ class Listing:
     price: float | None = None
     photos: list[str] = field(default_factory=list)
     refused_photos: list[tuple[str, str]] = field(default_factory=list)  # (photo, reason) never fetched
-    extra: dict[str, float | None] = field(default_factory=dict)
+    facts: dict[str, float | str | None] = field(default_factory=dict)  # column -> value (None: none usable)
+    fact_problems: dict[str, str] = field(default_factory=dict)  # column -> "missing" or "unparseable"
     problem: str | None = None
     price_problem: str | None = None
 
@@ -376,12 +381,33 @@ class PhotoPolicy:
         return path
 
 
+def listing_records(source: str, data: bytes | None = None, names: FieldNames | None = None) -> list:
+    """The house records of the export at `source` (its bytes `data`, when already read), unparsed."""
+    if data is None:
+        data = read_bytes(source)
+    return house_records(parse_document(decode_text(data, source), source), source, names or FieldNames())
+
+
+def resolve_listing_fields(
+    source: str,
+    listing_fields: Sequence[ListingField | str],
+    data: bytes | None = None,
+    names: FieldNames | None = None,
+) -> list[ListingField]:
+    """`listing_fields` with every kind known: given kinds kept, the others inferred over every record of the export
+    (`dataset_builder.facts` states the rule)."""
+    listing_fields = parse_listing_fields(listing_fields)
+    if all(listing_field.kind is not None for listing_field in listing_fields):
+        return listing_fields
+    return infer_kinds(listing_fields, listing_records(source, data, names), value_at)
+
+
 def read_listings(
     source: str,
     id_field: str | None = None,
     price_field: str | None = None,
     images_field: str | None = None,
-    extra_fields: tuple[str, ...] = (),
+    listing_fields: Sequence[ListingField | str] = (),
     *,
     require_price: bool = True,
     local_photo_root: str | None = None,
@@ -391,16 +417,19 @@ def read_listings(
 
     With `require_price=False` (prediction) an export without any price field is fine. `local_photo_root`
     widens where a local listing's photo files may lie. `data` are the file's bytes when already read.
+    `listing_fields` are the facts each listing carries (`Listing.facts`, keyed by column, and
+    `Listing.fact_problems`); a field without a kind gets the kind inferred over this export's records.
     """
     if data is None:
         data = read_bytes(source)
     names = FieldNames(id_field, price_field, images_field)
-    records = house_records(parse_document(decode_text(data, source), source), source, names)
+    records = listing_records(source, data, names)
     require_fields(records, source, names, ("id", "images", "price") if require_price else ("id", "images"))
+    listing_fields = infer_kinds(parse_listing_fields(listing_fields), records, value_at)
     policy = PhotoPolicy(source, local_photo_root)
     listings, first_row_of_id = [], {}
     for row, record in enumerate(records):
-        listing = parse_record(row, record, names, extra_fields, policy)
+        listing = parse_record(row, record, names, listing_fields, policy)
         if listing.skip_reason is None:
             if listing.house_id in first_row_of_id:
                 listing.problem = f"duplicate id (first seen in row {first_row_of_id[listing.house_id]})"
@@ -410,8 +439,11 @@ def read_listings(
     return listings
 
 
-def parse_record(row: int, record, names: FieldNames, extra_fields, policy: PhotoPolicy) -> Listing:
-    """One record as a `Listing`: the first id, price and photo field of the record that can be used."""
+def parse_record(
+    row: int, record, names: FieldNames, listing_fields: Sequence[ListingField], policy: PhotoPolicy
+) -> Listing:
+    """One record as a `Listing`: the first id, price and photo field of the record that can be used, and its facts
+    (`listing_fields`, kinds known); a missing or unparseable fact is recorded, never a problem of the house."""
     if not isinstance(record, dict):
         return Listing(row, f"row {row}", problem=f"not a JSON object ({_json_type(record)})")
     present_ids = [value_at(record, path) for path in names.candidates("id") if _has(record, path)]
@@ -421,7 +453,7 @@ def parse_record(row: int, record, names: FieldNames, extra_fields, policy: Phot
         listing = Listing(row, parse_id(present_ids[0]))
     except ValueError as error:
         return Listing(row, f"row {row}", problem=str(error))
-    listing.extra = {name: _as_float(value_at(record, name)) for name in extra_fields}
+    read_facts(listing, record, listing_fields)
     _read_photos(listing, record, names, policy)
     _read_price(listing, record, names)
     return listing
@@ -455,14 +487,13 @@ def _read_price(listing: Listing, record: dict, names: FieldNames) -> None:
     listing.price_problem = problems[0] if problems else "no price"
 
 
-def _as_float(value) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
+def read_facts(listing: Listing, record: dict, listing_fields: Sequence[ListingField]) -> None:
+    """The listing's facts, keyed by column, and for each one without a value why ("missing" or "unparseable")."""
+    for listing_field in listing_fields:
+        fact = listing_field.read(value_at(record, listing_field.path))
+        listing.facts[listing_field.column] = fact.value
+        if fact.problem:
+            listing.fact_problems[listing_field.column] = fact.problem
 
 
 def fingerprint(data: bytes, listings: list[Listing]) -> str:

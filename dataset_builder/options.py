@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from .facts import ListingField, parse_listing_fields
 from .photos import FetchSettings
 
 
@@ -25,7 +26,18 @@ class DatasetOptions(FetchSettings):
     images_field: str | None = field(
         default=None, metadata={"help": "Field of the photo list, dotted if nested (detected if not given)."}
     )
-    extra_fields: list[str] = field(default_factory=list, metadata={"help": "Numeric listing fields to carry along."})
+    listing_fields: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Listing facts to carry as columns, named as in the export (dotted if nested; the column is the "
+            "last segment), each PATH, PATH:number or PATH:category, e.g. bedrooms bathrooms area zipcode:category. "
+            "A number is a float32 column (NaN when missing or unparseable; '1,234 sqft' and '3 bds' parse), a "
+            "category a string column (None when missing). Without a kind: a category if the name suggests a code "
+            "(zip, postal, postcode, ...code, id, mls, fips, parcel, phone) or a value has a leading zero ('02134'), "
+            "else a number if every present value is one, else a category. A missing or unparseable fact never "
+            "drops a house; the build report counts them per field."
+        },
+    )
     image_short_side: int = field(
         default=256, metadata={"help": "Photos are stored with at most this short side (px)."}
     )
@@ -46,6 +58,15 @@ class DatasetOptions(FetchSettings):
     photo_cache_dir: str | None = field(
         default=None, metadata={"help": "Cache of fetched and stored photos (default: beside the built datasets)."}
     )
+
+    def __post_init__(self):
+        if isinstance(self.listing_fields, (str, ListingField)):
+            self.listing_fields = [self.listing_fields]
+        self.listing_fields = [listing_field.spec for listing_field in parse_listing_fields(self.listing_fields)]
+
+    def parsed_listing_fields(self) -> list[ListingField]:
+        """`listing_fields` as `ListingField`s (kinds as given; None where inferred at build time)."""
+        return parse_listing_fields(self.listing_fields)
 
     @classmethod
     def of(cls, values) -> DatasetOptions:

@@ -48,6 +48,9 @@ class BuildReport:
     failed_photos: list[dict] = field(default_factory=list)
     split_sizes: dict[str, int] = field(default_factory=dict)
     cut_points: list[float] = field(default_factory=list)
+    # listing facts, in declaration order: column -> {"path", "kind" ("number"/"category"), "missing", "unparseable"}
+    # counted over the kept houses
+    listing_fields: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self):
         self.source = redact(self.source)
@@ -68,6 +71,12 @@ class BuildReport:
         ]
         if self.cut_points:
             lines.append(f"Tercile cut points (train prices): {tier_ranges(self.cut_points)}")
+        lines += [
+            f"Listing fact {column} ({info['kind']}, from {info['path']}): {info['missing']} missing, "
+            f"{info['unparseable']} unparseable"
+            + (" (no kept house has it: check the path)" if 0 < self.houses_kept <= info["missing"] else "")
+            for column, info in self.listing_fields.items()
+        ]
         lines += _first(f"  skipped house {s['id']}: {s['reason']}" for s in self.skipped_houses)
         lines += _first(f"  dropped photo of house {f['id']} ({f['photo']}): {f['reason']}" for f in self.failed_photos)
         return "\n".join(lines)

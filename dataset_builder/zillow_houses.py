@@ -13,12 +13,14 @@ of every option, so an edited listing or a changed option builds again; `force_r
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import asdict, dataclass, replace
 
 import datasets
 
-from .listing import Listing, fingerprint, read_bytes, read_listings
+from .facts import CATEGORY, MISSING, NUMBER, UNPARSEABLE, ListingField
+from .listing import FieldNames, Listing, fingerprint, read_bytes, read_listings, resolve_listing_fields
 from .locations import is_url
 from .options import DatasetOptions
 from .photos import PhotoStore, encode_jpeg
@@ -40,13 +42,17 @@ class ZillowHousesConfig(datasets.BuilderConfig, DatasetOptions):
     source: str = SYNTHETIC
     source_fingerprint: str = ""
 
+    def __post_init__(self):
+        datasets.BuilderConfig.__post_init__(self)
+        DatasetOptions.__post_init__(self)
+
 
 @dataclass
 class CollectedHouse:
     house_id: str
     price: float
     photos: list  # stored photo paths, or JPEG bytes for synthetic houses
-    extra: dict
+    facts: dict  # column -> value (None: missing or unparseable)
 
 
 class SyntheticSource:
@@ -56,6 +62,14 @@ class SyntheticSource:
 
     def fingerprint(self, options: DatasetOptions) -> str:
         return SYNTHETIC  # the options say everything
+
+    def resolve_fields(self, options: DatasetOptions) -> list[ListingField]:
+        if options.listing_fields:
+            raise ValueError(
+                f"the synthetic houses carry no listing facts (--listing_fields {' '.join(options.listing_fields)}); "
+                "name a listing export"
+            )
+        return []
 
     def collect(self, options: DatasetOptions, photo_cache_dir: str) -> tuple[list[CollectedHouse], BuildReport]:
         seed, count = options.split_seed, options.num_synthetic_houses
@@ -82,10 +96,15 @@ class ListingSource:
             options.id_field,
             options.price_field,
             options.images_field,
-            tuple(options.extra_fields),
+            options.parsed_listing_fields(),
             local_photo_root=options.local_photo_root,
             data=self.data,
         )
+
+    def resolve_fields(self, options: DatasetOptions) -> list[ListingField]:
+        """The options' listing fields with every kind known (inferred over this export where not given)."""
+        names = FieldNames(options.id_field, options.price_field, options.images_field)
+        return resolve_listing_fields(self.location, options.parsed_listing_fields(), self.data, names)
 
     def fingerprint(self, options: DatasetOptions) -> str:
         return fingerprint(self.data, self.listings(options))
@@ -103,7 +122,7 @@ class ListingSource:
         store = PhotoStore(photo_cache_dir, options.image_short_side, options)
         results = store.prepare([photo for listing in usable for photo in listing.photos])
         report.photos_downloaded = sum(result.downloaded for result in results.values())
-        houses = []
+        houses, kept = [], []
         for listing in usable:
             stored = []
             for photo in listing.photos:
@@ -113,13 +132,34 @@ class ListingSource:
                 else:
                     report.fail_photo(listing.house_id, photo, result.error)
             if stored:
-                houses.append(CollectedHouse(listing.house_id, listing.price, stored, listing.extra))
+                houses.append(CollectedHouse(listing.house_id, listing.price, stored, listing.facts))
+                kept.append(listing)
             else:
                 failed = len(listing.photos) + len(listing.refused_photos)
                 report.skip_house(listing.house_id, f"no usable photos ({failed} failed)")
         report.houses_kept = len(houses)
         report.photos_stored = sum(len(house.photos) for house in houses)
+        report.listing_fields = count_fact_problems(options.parsed_listing_fields(), kept)
         return houses, report
+
+
+def count_fact_problems(listing_fields: list[ListingField], listings: list[Listing]) -> dict[str, dict]:
+    """Per field, in order: column -> {path, kind, missing, unparseable} counted over `listings`."""
+    return {
+        field.column: {
+            "path": field.path,
+            "kind": field.kind,
+            "missing": sum(listing.fact_problems.get(field.column) == MISSING for listing in listings),
+            "unparseable": sum(listing.fact_problems.get(field.column) == UNPARSEABLE for listing in listings),
+        }
+        for field in listing_fields
+    }
+
+
+def fact_features(listing_fields: list[ListingField]) -> dict[str, datasets.Value]:
+    """The column of each listing fact: a number as float32 (NaN when missing), a category as a string."""
+    dtypes = {NUMBER: "float32", CATEGORY: "string"}
+    return {field.column: datasets.Value(dtypes[field.kind]) for field in listing_fields}
 
 
 def house_source(location: str) -> SyntheticSource | ListingSource:
@@ -140,8 +180,14 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
             "label": datasets.ClassLabel(names=list(TIER_NAMES)),
             "images": datasets.List(datasets.Image()),
         }
-        features.update({name: datasets.Value("float64") for name in self.config.extra_fields})
+        features.update(fact_features(self._listing_fields()))
         return datasets.DatasetInfo(description=self.config.description, features=datasets.Features(features))
+
+    def _listing_fields(self) -> list[ListingField]:
+        listing_fields = self.config.parsed_listing_fields()
+        if any(field.kind is None for field in listing_fields):  # a builder made directly, kinds not resolved yet
+            listing_fields = house_source(self.config.source).resolve_fields(self.config)
+        return listing_fields
 
     @property
     def build_report(self) -> BuildReport | None:
@@ -177,6 +223,7 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
         ]
 
     def _generate_examples(self, houses: list[CollectedHouse], cut_points):
+        numbers = {field.column for field in self._listing_fields() if field.kind == NUMBER}
         for house in houses:
             yield (
                 house.house_id,
@@ -188,7 +235,10 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
                         {"bytes": _photo_bytes(photo), "path": f"{house.house_id}_{index}.jpg"}
                         for index, photo in enumerate(house.photos)
                     ],
-                    **house.extra,
+                    **{
+                        column: math.nan if value is None and column in numbers else value
+                        for column, value in house.facts.items()
+                    },
                 },
             )
 
@@ -213,6 +263,8 @@ def build_house_dataset(
     """
     options = replace(DatasetOptions.of(options or DatasetOptions()), **option_values)
     houses = house_source(source)
+    # the kinds inferred over the export become part of the options (and so of the build's key and features)
+    options = replace(options, listing_fields=[field.spec for field in houses.resolve_fields(options)])
     builder = ZillowHouses(
         cache_dir=cache_dir,
         source=houses.location,

@@ -4,7 +4,9 @@
     python scripts/build_dataset.py --source houses.json --output_dir data/houses
 
 Writes `save_to_disk` output and `build_report.json` (houses kept/skipped with reasons, photos
-fetched/failed, split sizes, tercile cut points) into the output folder, and prints the report.
+fetched/failed, split sizes, tercile cut points, and per listing fact its kind and how many houses lack it)
+into the output folder, and prints the report. `--listing_fields bedrooms bathrooms area zipcode` carries
+listing facts as columns (numbers float32 with NaN when missing, categories strings).
 `--export DIR` also writes the Hub layout (Parquet + dataset card); `--push_to_hub user/name` uploads it.
 `scripts/train.py --dataset DIR` then trains on the saved dataset.
 """

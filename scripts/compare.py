@@ -134,7 +134,7 @@ def comparison_splits(args: CompareArguments, data_args: DatasetArguments) -> li
         saved_split(
             f"fold {fold + 1}",
             os.path.join(args.output_dir, f"fold-{fold + 1}"),
-            *fold_dataset(pool, fold, args.folds, data_args.validation_fraction, data_args.split_seed, report.source),
+            *fold_dataset(pool, fold, args.folds, data_args.validation_fraction, data_args.split_seed, report),
         )
         for fold in range(args.folds)
     ]
@@ -189,18 +189,38 @@ def mean_photos_read(dataset_split, max_photos: int) -> float:
 
 
 def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], metric) -> dict[str, dict]:
-    """Always-majority and a logistic regression (C chosen on validation) on each kind of per-house features."""
+    """Always-majority and a logistic regression (C chosen on validation) on each kind of per-house features; when
+    the split's report lists listing facts, a logistic regression and gradient boosting on the facts alone and a
+    logistic regression on each frozen backbone's features with the facts (facts only / photos only / both)."""
     train, validation, test = (split.dataset[name] for name in ("train", "validation", "test"))
     label_names = train.features["label"].names
 
     def row(predictions) -> dict:
         return metric.compute(predictions=predictions, references=test["label"], label_names=label_names)
 
+    def logistic_regression_row(x) -> dict:
+        classifier, c = baselines.fit_logistic_regression(x[0], train["label"], x[1], validation["label"])
+        return {**row(classifier.predict(x[2])), "C": c}
+
     rows = {"always majority": row(baselines.majority_predictions(train["label"], len(test)))}
+    kinds = baselines.fact_kinds(split.report.listing_fields)
+    if kinds:
+        facts = [baselines.fact_columns(part, kinds) for part in (train, validation, test)]
+        linear = baselines.LinearFactEncoder(kinds).fit(facts[0])
+        fact_x = [linear.transform(part) for part in facts]
+        rows["listing facts + logistic regression"] = logistic_regression_row(fact_x)
+        trees = baselines.TreeFactEncoder(kinds).fit(facts[0])
+        tree_x = [trees.transform(part) for part in facts]
+        booster, parameters = baselines.fit_gradient_boosting(
+            tree_x[0], train["label"], tree_x[1], validation["label"], trees.categorical
+        )
+        rows["listing facts + gradient boosting"] = {**row(booster.predict(tree_x[2])), **parameters}
     for name, by_house in features.items():
         x = [np.stack([by_house[house] for house in part["id"]]) for part in (train, validation, test)]
-        classifier, c = baselines.fit_logistic_regression(x[0], train["label"], x[1], validation["label"])
-        rows[f"{name} + logistic regression"] = {**row(classifier.predict(x[2])), "C": c}
+        rows[f"{name} + logistic regression"] = logistic_regression_row(x)
+        if kinds and name.startswith("frozen "):
+            both = [np.hstack([photos, facts]) for photos, facts in zip(x, fact_x)]
+            rows[f"{name} + listing facts + logistic regression"] = logistic_regression_row(both)
     return rows
 
 

@@ -51,6 +51,7 @@ def mutations(path: str, *edits: tuple) -> tuple[Mutation, ...]:
 
 PHOTOS = "dataset_builder/photos.py"
 LISTING = "dataset_builder/listing.py"
+FACTS = "dataset_builder/facts.py"
 SPLITS = "dataset_builder/splits.py"
 TIER_HEADS = "src/zillow_vit/models/tier_heads.py"
 COLLATOR = "src/zillow_vit/data/collator.py"
@@ -137,11 +138,83 @@ TARGETS = {
                 "listing.price_problem = None",
             ),
             (
-                "extra_fields_dropped",
-                "listing.extra = {name: _as_float(value_at(record, name)) for name in extra_fields}",
-                "listing.extra = {name: None for name in extra_fields}",
+                "facts_dropped",
+                "listing.facts[listing_field.column] = fact.value",
+                "listing.facts[listing_field.column] = None",
+                ("tests/test_listing_facts.py", "tests/test_build_dataset_script.py"),
             ),
-            ("non_finite_extra_kept", "return number if math.isfinite(number) else None", "return number"),
+        ),
+    ),
+    "facts": Target(
+        ("tests/test_listing_facts.py",),
+        mutations(
+            FACTS,
+            (
+                "non_finite_fact_kept",
+                "if number is None or not math.isfinite(number) or abs(number) > FLOAT32_MAX:",
+                "if number is None:",
+            ),
+            ("loose_thousands_in_facts", "(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:", "(?:[0-9,]+)(?:"),
+            (
+                "boolean_fact_is_a_number",
+                "    if isinstance(value, bool):\n        return None",
+                "    if False:\n        pass",
+            ),
+            (
+                "placeholders_not_missing",
+                "return value is None or (isinstance(value, str) and",
+                "return value is None and (",
+            ),
+            ("name_rule_ignored", "if name_suggests_identifier(field.column):", "if False:"),
+            (
+                "leading_zero_ignored",
+                "if _has_leading_zero(value) or number_of(value) is None:",
+                "if number_of(value) is None:",
+            ),
+            ("given_kind_loses", "if field.kind is not None:\n        return field.kind", "if False:\n        pass"),
+            ("duplicate_columns_accepted", "if field.column in by_column:", "if False:"),
+            ("reserved_columns_accepted", "if field.column in RESERVED_COLUMNS:", "if False:"),
+            (
+                "whole_float_category_keeps_its_point",
+                "value = int(value) if value.is_integer() and abs(value) < 2**53 else value",
+                "pass",
+            ),
+        )
+        + mutations(
+            "dataset_builder/zillow_houses.py",
+            ("missing_number_stored_as_null", "math.nan if value is None and column in numbers else value", "value"),
+            (
+                "unparseable_counted_as_missing",
+                "listing.fact_problems.get(field.column) == UNPARSEABLE",
+                "listing.fact_problems.get(field.column) == MISSING",
+            ),
+        )
+        + mutations(
+            "dataset_builder/folds.py",
+            (
+                "fold_report_without_facts",
+                "listing_fields = source.listing_fields if listing_fields is None else listing_fields",
+                "listing_fields = {}",
+            ),
+        )
+        + mutations(
+            "src/zillow_vit/baselines.py",
+            ("no_log_of_positive_facts", "if self.logged[column]:", "if False:"),
+            (
+                "no_missing_indicator",
+                "blocks += [imputed[:, None], missing[:, None].astype(np.float64)]",
+                "blocks += [imputed[:, None]]",
+            ),
+            (
+                "unseen_category_not_ignored",
+                "if value in index:  # a value never seen in training is all zeros",
+                "if True:",
+            ),
+            (
+                "tree_categories_not_categorical",
+                "return [self.kinds[column] == CATEGORY for column in self.used] or [False]",
+                "return [False] * max(len(self.used), 1)",
+            ),
         ),
     ),
     "splits": Target(

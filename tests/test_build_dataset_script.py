@@ -1,9 +1,10 @@
-"""`scripts/build_dataset.py` writes a dataset folder (with its report, extra fields and an export) that
+"""`scripts/build_dataset.py` writes a dataset folder (with its report, listing facts and an export) that
 `scripts/train.py --dataset FOLDER` trains on, with the data and model options of the command line."""
 
 import contextlib
 import io
 import json
+import math
 
 import pytest
 import torch
@@ -41,8 +42,8 @@ def built(tmp_path_factory):
                 str(write_listing(folder, houses)),
                 "--output_dir",
                 str(output_dir),
-                "--extra_fields",
-                "bedrooms",
+                "--listing_fields",
+                "bedrooms:number",
                 "--dataset_cache_dir",
                 str(folder / "cache"),
                 "--export",
@@ -60,7 +61,7 @@ def test_saved_folder_holds_every_house_with_its_features_and_report(built):
     features = dataset["train"].features
     assert features["id"] == Value("string") and features["price"] == Value("float64")
     assert features["label"] == ClassLabel(names=["cheap", "average", "expensive"])
-    assert features["images"] == List(feature=features["images"].feature) and features["bedrooms"] == Value("float64")
+    assert features["images"] == List(feature=features["images"].feature) and features["bedrooms"] == Value("float32")
     assert BuildReport.load(output_dir) == report
     assert f"Saved {NUM_HOUSES} houses to {output_dir}" in printed and report.summary() in printed
 
@@ -77,13 +78,18 @@ def test_saved_labels_are_the_price_terciles_of_training_prices(built):
     assert all(len(photos) == 2 for photos in dataset["test"]["images"])
 
 
-def test_extra_fields_are_carried_per_house(built):
+def test_listing_facts_are_carried_per_house_and_counted(built):
     dataset = load_from_disk(str(built[0]))
     carried = {
         row["id"]: row["bedrooms"] for split in dataset.values() for row in split.select_columns(["id", "bedrooms"])
     }
     expected = {str(i): bedrooms(str(i)) for i in range(NUM_HOUSES)}
-    assert carried == {house_id: value if isinstance(value, int) else None for house_id, value in expected.items()}
+    assert {house_id for house_id, value in carried.items() if math.isnan(value)} == set(BEDROOMS)
+    assert {k: v for k, v in carried.items() if k not in BEDROOMS} == {
+        k: v for k, v in expected.items() if k not in BEDROOMS
+    }
+    counts = {"path": "bedrooms", "kind": "number", "missing": 1, "unparseable": 2}
+    assert built[2].listing_fields == {"bedrooms": counts} == BuildReport.load(built[0]).listing_fields
 
 
 def test_export_is_written_for_the_hub(built):

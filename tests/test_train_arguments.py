@@ -53,9 +53,11 @@ def test_given_flags_win_over_the_model_defaults(parse, model):
 
 def test_model_options_are_parsed(parse):
     parsed = parse("--model", "vit-pretrained", "--head_type", "score", "--preset", "tiny", "--freeze_backbone_epochs",
-                   "2", "--max_photos", "3", "--max_train_samples", "7", "--extra_fields", "bedrooms", "area")  # fmt: skip
+                   "2", "--max_photos", "3", "--max_train_samples", "7", "--listing_fields", "bedrooms", "area:number")  # fmt: skip
     assert (parsed["head_type"], parsed["preset"], parsed["freeze_backbone_epochs"]) == ("score", "tiny", 2)
-    assert (parsed["max_photos"], parsed["max_train_samples"], parsed["extra_fields"]) == (3, 7, ["bedrooms", "area"])
+    assert (parsed["max_photos"], parsed["max_train_samples"], parsed["listing_fields"]) == (
+        3, 7, ["bedrooms", "area:number"]
+    )  # fmt: skip
 
 
 def test_an_unknown_model_is_refused(parse, capsys):

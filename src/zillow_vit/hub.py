@@ -418,7 +418,7 @@ from datasets import load_dataset
 houses = load_dataset("{location}")
 houses["train"].features["label"].names  # {list(TIER_NAMES)}
 ```
-
+{_facts_section(report)}
 ## Photos: source and terms
 
 {_SYNTHETIC_TERMS if synthetic else _LISTING_TERMS.format(source=report.source)}
@@ -437,6 +437,23 @@ photo dropped, with the reason.
 <!-- Add a BibTeX entry here if this dataset or its source is published. -->
 """
     return DatasetCard(without_machine_paths(f"---\n{card_data.to_yaml()}\n---\n{body}"))
+
+
+def _facts_section(report: BuildReport) -> str:
+    """The listing-fact columns of the card: each with its kind, where it comes from and how many houses lack it."""
+    if not report.listing_fields:
+        return ""
+    dtypes = {"number": "float32, NaN when missing", "category": "string, null when missing"}
+    lines = [
+        f"- `{column}` ({info['kind']}: {dtypes.get(info['kind'], info['kind'])}) from the listing's `{info['path']}`: "
+        f"{info['missing']} missing, {info['unparseable']} unparseable"
+        for column, info in report.listing_fields.items()
+    ]
+    return (
+        "\nListing facts, one column each (missing and unparseable counted over the kept houses):\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
 
 
 _SYNTHETIC_TERMS = """No real house and no real photo: the houses, prices and "room photos" are drawn by
