@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     options = predict.DatasetOptions()
 
     def houses():
-        return predict.houses_to_score(predict_args, options)
+        return predict.houses_to_score(predict_args, options, model.config.listing_facts)
 
     cold_seconds, _ = timed(predict.fetch_photos, houses(), store, model.config.max_photos)
     scored = houses()

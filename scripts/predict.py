@@ -2,6 +2,7 @@
 """Price tier of new houses from a trained model (run folder or Hub repo): one house, or every house of a listing.
 
     python scripts/predict.py --model runs/vit-scratch --photos front.jpg kitchen.jpg https://.../bath.jpg
+    python scripts/predict.py --model runs/vit-facts --photos front.jpg --facts '{"area": 2100, "zipcode": "85255"}'
     python scripts/predict.py --model runs/vit-scratch --listing export.json --house_id 31105437
     python scripts/predict.py --model runs/vit-scratch --listing export.json --output predictions.jsonl
 
@@ -12,6 +13,10 @@ processor; the model reads the first `config.max_photos` usable photos in listin
 every house is scored in batches, the model loaded once, and written as JSON Lines or CSV (by the `--output`
 suffix) with a summary line: accuracy against the model's cut points over the houses with a price. A house with no
 usable photo gets a row with its reason. One house prints its JSON.
+
+A model with listing facts (`config.listing_facts`) reads each fact from the listing at the path and as the kind its
+config names (never re-inferred; a fact a house lacks is missing) and writes the attention each fact got beside the
+photos'; `--facts` gives them for `--photos`.
 """
 
 import csv
@@ -30,7 +35,13 @@ from transformers import AutoImageProcessor, AutoModelForImageClassification, Hf
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
 from dataset_builder import DatasetOptions, PhotoStore, price_tier, read_listings
 from zillow_vit.cli import check_location, usage_error
+from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.models.pipeline_house import house_result
+
+try:  # the one place that knows how the dataset builder reads facts from a listing (issue 12, data side)
+    from dataset_builder.listing import ListingField
+except ImportError:
+    ListingField = None
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +50,10 @@ logger = logging.getLogger(__name__)
 class PredictArguments:
     model: str = field(metadata={"help": "Run folder written by scripts/train.py, or a Hub repo id."})
     photos: list[str] = field(default_factory=list, metadata={"help": "Photo paths or URLs of one house."})
+    facts: str | None = field(
+        default=None,
+        metadata={"help": "Listing facts of the --photos house, a JSON object such as '{\"area\": 2100}'."},
+    )
     listing: str | None = field(default=None, metadata={"help": "A listing export (path or URL) instead of --photos."})
     house_id: str | None = field(default=None, metadata={"help": "Score only this house of --listing."})
     output: str | None = field(
@@ -55,23 +70,28 @@ class House:
     house_id: str
     photos: list[str]
     price: float | None = None
+    facts: dict = field(default_factory=dict)  # name -> value of the model's listing facts (None: missing)
     problem: str | None = None
     dropped: list[dict] = field(default_factory=list)  # {"photo", "reason"} of each unusable photo tried
     stored: list[str] = field(default_factory=list)  # paths of the usable photos read, at most max_photos
 
 
-def houses_to_score(args: PredictArguments, options: DatasetOptions) -> list[House]:
+def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_facts: list[dict]) -> list[House]:
+    """The house of `--photos` (with `--facts`), or the houses of `--listing` with the facts of `listing_facts`."""
     if args.listing is None:
-        return [House("photos", args.photos)]
+        return [House("photos", args.photos, facts=json.loads(args.facts or "{}"))]
+    fields = listing_fields(listing_facts)
     listings = read_listings(
         args.listing, options.id_field, options.price_field, options.images_field,
         require_price=False, local_photo_root=options.local_photo_root,
+        **({"listing_fields": fields} if fields else {}),
     )  # fmt: skip
     houses = [
         House(
             listing.house_id,
             listing.photos,
             listing.price,
+            {fact["name"]: listing.facts.get(field.column) for fact, field in zip(listing_facts, fields)},
             listing.problem,
             [{"photo": photo, "reason": reason} for photo, reason in listing.refused_photos],
         )
@@ -82,6 +102,13 @@ def houses_to_score(args: PredictArguments, options: DatasetOptions) -> list[Hou
         if not houses:
             raise ValueError(f"House {args.house_id!r} of {args.listing}: not found")
     return houses
+
+
+def listing_fields(listing_facts: list[dict]) -> list:
+    """What `read_listings` is asked to read for the model's facts: each at its config's path, as its config's kind."""
+    if listing_facts and ListingField is None:
+        raise ValueError("This model reads listing facts, which this dataset_builder cannot read from a listing yet.")
+    return [ListingField(fact["path"], fact["kind"]) for fact in listing_facts]
 
 
 def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> None:
@@ -118,6 +145,7 @@ def score(model, processor, houses: list[House]) -> list[dict]:
     config = model.config
     photos = [[Image.open(path) for path in house.stored] for house in houses]
     inputs = processor(photos, max_photos=config.max_photos)
+    inputs.update(ListingFactEncoder(config.listing_facts)([house.facts for house in houses]))
     output = model(**inputs, output_attentions=True)
     rows = []
     for index in range(len(houses)):
@@ -127,9 +155,12 @@ def score(model, processor, houses: list[House]) -> list[dict]:
             None if output.score is None else output.score[index],
             inputs["photo_mask"][index],
             None if output.photo_attention is None else output.photo_attention[index],
+            None if output.fact_attention is None else output.fact_attention[index],
         )
         if "photo_attention" in row:
             row["photo_attention"] = [round(weight, 4) for weight in row["photo_attention"]]
+        if "fact_attention" in row:
+            row["fact_attention"] = {name: round(weight, 4) for name, weight in row["fact_attention"].items()}
         rows.append(row)
     return rows
 
@@ -187,6 +218,15 @@ def write_rows(rows: list[dict], path: str) -> None:
 def check_arguments(args: PredictArguments) -> None:
     if bool(args.photos) == bool(args.listing):
         usage_error("give either --photos (one house) or --listing (with --house_id for one house)")
+    if args.facts is not None:
+        if args.listing:
+            usage_error("--facts goes with --photos: a listing's facts are read from the listing")
+        try:
+            facts = json.loads(args.facts)
+        except json.JSONDecodeError as error:
+            usage_error(f"--facts {args.facts}: not JSON ({error})")
+        if not isinstance(facts, dict):
+            usage_error(f'--facts {args.facts}: must be a JSON object such as {{"area": 2100}}')
     if args.output and not args.output.endswith((".jsonl", ".csv")):
         usage_error(f"--output {args.output}: must end in .jsonl or .csv")
     check_location("--model", args.model)
@@ -202,7 +242,7 @@ def main(argv: list[str] | None = None) -> dict:
     model = AutoModelForImageClassification.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
     processor = AutoImageProcessor.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
     model.eval()
-    houses = houses_to_score(args, options)
+    houses = houses_to_score(args, options, model.config.listing_facts)
     cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
     fetch_photos(houses, PhotoStore(cache_dir, options.image_short_side, options), model.config.max_photos)
     rows = predict_houses(model, processor, houses, args.batch_size)

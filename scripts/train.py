@@ -4,8 +4,9 @@
     python scripts/train.py --model cnn                              # built-in synthetic houses
     accelerate launch scripts/train.py --model vit-scratch --dataset houses.json
 
-Data → labels → config/model/image processor → transforms (`set_transform`) → collator → Trainer →
-train, evaluate on validation (best checkpoint), evaluate on test → save model, metrics, cut points.
+Data → labels (and listing fact statistics, of the training split) → config/model/image processor → transforms
+(`set_transform`) → collator → Trainer → train, evaluate on validation (best checkpoint), evaluate on test → save
+model, metrics, cut points.
 Every `TrainingArguments` option works from the command line; each model has its own defaults.
 """
 
@@ -22,10 +23,10 @@ from transformers import HfArgumentParser, Trainer, TrainingArguments
 
 from zillow_vit.checkpoints import last_complete_checkpoint
 from zillow_vit.cli import check_location, config_overrides, usage_error
-from zillow_vit.data import DatasetArguments, collate_houses, house_transforms
+from zillow_vit.data import DatasetArguments, collate_houses, fit_listing_facts, house_transforms, listing_fields
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
-from zillow_vit.models import HEAD_TYPES
+from zillow_vit.models import HEAD_TYPES, MultiPhotoHouseClassifier
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 from zillow_vit.training import FreezeBackboneCallback, backbone_optimizer
 
@@ -81,6 +82,13 @@ class DataTrainingArguments(DatasetArguments):
         metadata={
             "help": "Training photos: a random sample of up to max_photos, or the first ones.",
             "choices": ["random", "first"],
+        },
+    )
+    use_listing_facts: bool = field(
+        default=True,
+        metadata={
+            "help": "Read the dataset's listing facts (its fact columns) beside the photos; multi-photo models only. "
+            "false: the photos-only model, e.g. the ablation on the same dataset."
         },
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only this many training houses."})
@@ -173,6 +181,14 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if data_args.max_photos is not None:
         run_fields["max_photos"] = data_args.max_photos
+    fact_fields = listing_fields(report) if data_args.use_listing_facts else {}
+    if fact_fields and not issubclass(entry.model_class, MultiPhotoHouseClassifier):
+        logger.info("%s reads photos only: the listing facts %s are not read", model_args.model, sorted(fact_fields))
+    elif fact_fields:
+        run_fields["listing_facts"] = fit_listing_facts(dataset["train"], fact_fields)
+        logger.info(
+            "Listing facts (statistics of the %d training houses): %s", len(dataset["train"]), sorted(fact_fields)
+        )
     model, image_processor = entry.build(
         model_args.preset,
         backbone=model_args.pretrained_model_name_or_path,
@@ -185,7 +201,9 @@ def main(argv: list[str] | None = None) -> dict:
         model_args.model, model_args.preset, model_args.head_type, model.num_parameters() / 1e6, max_photos,
     )  # fmt: skip
 
-    transforms = house_transforms(image_processor, max_photos, data_args.train_photo_sampling == "random")
+    transforms = house_transforms(
+        image_processor, max_photos, data_args.train_photo_sampling == "random", model.config.listing_facts
+    )
     for split, transform in transforms.items():
         dataset[split].set_transform(transform)
 

@@ -151,6 +151,7 @@ def write_model_card(
     body = "".join(
         [
             _model_section(model_name, config, base_model),
+            _facts_section(config),
             _results_section(metrics, test_houses),
             _usage_section(model_name, config),
             _limitations_section(),
@@ -164,6 +165,7 @@ def write_model_card(
 
 def _model_section(model_name: str, config: dict, base_model: str | None) -> str:
     max_photos = config["max_photos"]
+    facts = " and listing facts (below)" if config.get("listing_facts") else ""
     photos = "the first photo of each house" if max_photos == 1 else f"the first {max_photos} photos of each house"
     backbone = ""
     if config.get("backbone"):
@@ -173,13 +175,55 @@ def _model_section(model_name: str, config: dict, base_model: str | None) -> str
 # {model_name}
 
 `{config["architectures"][0]}` (model type `{config["model_type"]}`, {config["head_type"]} head; custom code from
-the `zillow-vit` project) tells a house's price tier from its listing photos. It reads {photos}
+the `zillow-vit` project) tells a house's price tier from its listing photos{facts}. It reads {photos}
 (`config.max_photos`).
 {backbone}
 The three tiers are the terciles of the training prices (`config.tier_cut_points`):
 
 **{tier_ranges(config["tier_cut_points"])}**
 """
+
+
+def _facts_section(config: dict) -> str:
+    """The listing facts the model reads, where in a listing each comes from, and what training taught about it."""
+    facts = config.get("listing_facts")
+    if not facts:
+        return ""
+    rows = "\n".join(
+        f"| `{fact['name']}` | `{fact['path']}` | {fact['kind']} | {_fact_statistics(fact)} |" for fact in facts
+    )
+    return f"""
+## Listing facts
+
+Beside the photos the model reads these facts of a listing, each as one more token of its house encoder (so its
+attention weighs photos against facts). A fact a house lacks counts as missing, which the model has learned too.
+
+| Fact | Path in the listing export | Kind | Read as |
+|---|---|---|---|
+{rows}
+
+The means, standard deviations and vocabularies come from the **training split only** and live in
+`config.listing_facts`; a category value outside the vocabulary reads as "unknown".
+"""
+
+
+def _fact_statistics(fact: dict) -> str:
+    if fact["kind"] == "category":
+        shown = ", ".join(f"`{value}`" for value in fact["vocabulary"][:3])
+        return f"{len(fact['vocabulary'])} known values" + (f" (most frequent: {shown})" if shown else "")
+    scale = "log, " if fact["log"] else ""
+    return f"standardised ({scale}mean {fact['mean']:.4g}, std {fact['std']:.4g})"
+
+
+def _typical_facts(facts: list[dict]) -> dict:
+    """A value of each fact for the usage example: a number's training mean, a category's most frequent value."""
+    typical = {}
+    for fact in facts:
+        if fact["kind"] == "number":
+            typical[fact["name"]] = round(math.exp(fact["mean"]) if fact["log"] else fact["mean"], 2)
+        elif fact["vocabulary"]:
+            typical[fact["name"]] = fact["vocabulary"][0]
+    return typical
 
 
 def _results_section(metrics: dict, test_houses: int | None) -> str:
@@ -219,10 +263,28 @@ def _usage_section(model_name: str, config: dict) -> str:
         str(min(3, config["max_photos"])),
         "how many photos were read: the first ones, at most `config.max_photos`",
     )
+    facts = config.get("listing_facts") or []
     if config["max_photos"] > 1:
-        fields["photo_attention"] = ("[0.5, 0.3, 0.2]", "the attention each photo read got (sums to 1)")
+        total = "with the facts' attention, sums to 1" if facts else "sums to 1"
+        fields["photo_attention"] = ("[0.5, 0.3, 0.2]", f"the attention each photo read got ({total})")
+    if facts:
+        fields["fact_attention"] = (
+            "{" + ", ".join(f'"{fact["name"]}": 0.1' for fact in facts) + "}",
+            "the attention each listing fact got",
+        )
+    house = '["front.jpg", "kitchen.jpg", "garden.jpg"]'
+    if facts:
+        house = (
+            f'{{"images": ["front.jpg", "kitchen.jpg", "garden.jpg"], "facts": {json.dumps(_typical_facts(facts))}}}'
+        )
     example = ",\n ".join(f'"{name}": {value}' for name, (value, _) in fields.items())
     meanings = "\n".join(f"- `{name}`: {meaning}" for name, (_, meaning) in fields.items())
+    facts_note = (
+        'A house is its photos, or `{"images": photos, "facts": {name: value}}` with any of the listing facts '
+        "above; a fact not given counts as missing, a name the model does not read is an error.\n\n"
+        if facts
+        else ""
+    )
     stock_scores = (
         " (its scores are a softmax over the distances to the tier targets, not probabilities)"
         if config["head_type"] == "score"
@@ -235,7 +297,7 @@ def _usage_section(model_name: str, config: dict) -> str:
 from transformers import pipeline
 
 house_tier = pipeline(model="{model_name}", trust_remote_code=True)
-result = house_tier(["front.jpg", "kitchen.jpg", "garden.jpg"])  # one house: paths, URLs or PIL images, listing order
+result = house_tier({house})  # one house: photos (paths, URLs or PIL images) in listing order
 print(result["tier"])
 ```
 
@@ -247,7 +309,7 @@ print(result["tier"])
 
 {meanings}
 
-A list of houses (a list of such lists) gives a list of results. One photo also works with the stock
+{facts_note}A list of houses (a list of such lists) gives a list of results. One photo also works with the stock
 image-classification pipeline{stock_scores}:
 `pipeline("image-classification", model="{model_name}", trust_remote_code=True)("front.jpg")`.
 

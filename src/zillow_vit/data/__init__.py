@@ -1,6 +1,8 @@
-"""Data flow: dataset (built or loaded) → per-house photo transforms → padded batches."""
+"""Data flow: dataset (built or loaded) → listing fact statistics of the training split → per-house photo (and fact)
+transforms → padded batches."""
 
 from .collator import collate_houses
+from .fact_statistics import fit_listing_facts, listing_fields
 from .loading import DatasetArguments
 from .transforms import HouseTransform, house_transforms, processor_for_backbone, train_photo_transform
 
@@ -8,7 +10,9 @@ __all__ = [
     "DatasetArguments",
     "HouseTransform",
     "collate_houses",
+    "fit_listing_facts",
     "house_transforms",
+    "listing_fields",
     "processor_for_backbone",
     "train_photo_transform",
 ]

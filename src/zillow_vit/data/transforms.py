@@ -12,6 +12,7 @@ from torchvision.transforms import v2
 from transformers import AutoImageProcessor
 
 from ..models.image_processing_house import HousePhotoProcessor, upright_rgb
+from ..models.listing_facts import ListingFactEncoder
 
 
 def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
@@ -50,16 +51,21 @@ def train_photo_transform(processor: HousePhotoProcessor) -> v2.Compose:
 
 
 class HouseTransform:
-    """Batch of houses → `pixel_values` (one (photos, 3, H, W) tensor per house) and `labels`.
+    """Batch of houses → `pixel_values` (one (photos, 3, H, W) tensor per house) and `labels`, and for a model with
+    `listing_facts` (its `config.listing_facts`) `fact_values` and `fact_codes` (one `(facts,)` row per house, made by
+    `ListingFactEncoder` from the dataset's fact columns).
 
     Reads at most `max_photos` photos per house (the model's `config.max_photos`): a random sample of them (in listing
     order) when `sample_photos`, else the first `max_photos` in listing order, the rule every model applies.
     """
 
-    def __init__(self, photo_transform: v2.Compose, max_photos: int, sample_photos: bool):
+    def __init__(
+        self, photo_transform: v2.Compose, max_photos: int, sample_photos: bool, listing_facts: list[dict] = ()
+    ):
         self.photo_transform = photo_transform
         self.max_photos = max_photos
         self.sample_photos = sample_photos
+        self.encode_facts = ListingFactEncoder(list(listing_facts))
 
     def select(self, photos: list) -> list:
         if self.sample_photos and len(photos) > self.max_photos:
@@ -71,12 +77,19 @@ class HouseTransform:
             torch.stack([self.photo_transform(upright_rgb(photo)) for photo in self.select(photos)])
             for photos in batch["images"]
         ]
-        return {"pixel_values": pixel_values, "labels": batch["label"]}
+        houses = {"pixel_values": pixel_values, "labels": batch["label"]}
+        names = self.encode_facts.names
+        facts = self.encode_facts([dict(zip(names, values)) for values in zip(*(batch[name] for name in names))])
+        houses.update({name: list(rows) for name, rows in facts.items()})
+        return houses
 
 
-def house_transforms(processor: HousePhotoProcessor, max_photos: int, sample_training_photos: bool) -> dict:
+def house_transforms(
+    processor: HousePhotoProcessor, max_photos: int, sample_training_photos: bool, listing_facts: list[dict] = ()
+) -> dict:
     """`set_transform` functions per split: augmented (and optionally sampled) photos for train, the processor's
-    evaluation transform on the first `max_photos` photos for validation and test."""
-    evaluation = HouseTransform(processor.photo_transform(), max_photos, sample_photos=False)
-    training = HouseTransform(train_photo_transform(processor), max_photos, sample_training_photos)
+    evaluation transform on the first `max_photos` photos for validation and test; every split with the facts of
+    `listing_facts` (the model's `config.listing_facts`)."""
+    evaluation = HouseTransform(processor.photo_transform(), max_photos, False, listing_facts)
+    training = HouseTransform(train_photo_transform(processor), max_photos, sample_training_photos, listing_facts)
     return {"train": training, "validation": evaluation, "test": evaluation}

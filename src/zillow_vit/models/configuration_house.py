@@ -1,13 +1,14 @@
 """Config fields every house model declares: what a trained run means to everyone who loads it.
 
-`HouseTierConfig` (all three models): the photos read per house, the tier cut points the labels came from and the
-head. `HouseEncoderConfig` adds the house stage of the multi-photo models (a transformer across a house's photo
+`HouseTierConfig` (all three models): the photos read per house, the listing facts read beside them, the tier cut
+points the labels came from and the head. `HouseEncoderConfig` adds the house stage of the multi-photo models (a transformer across a house's photo
 vectors). Imported relatively by the configuration files, so it ships with them as Hub custom code.
 """
 
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
+from .listing_facts import check_listing_facts
 from .tier_heads import check_head_type
 
 
@@ -19,6 +20,14 @@ class HouseTierConfig(PreTrainedConfig):
             Photos of a house the model reads: the first `max_photos` in listing order at evaluation and prediction
             (training may draw a random subset of this size instead). The model's forward enforces it, so every
             caller reads the same photos; `scripts/train.py --max_photos N` sets it.
+        listing_facts (`list[dict]`, *optional*, defaults to `[]`):
+            The listing facts the model reads beside the photos, one token each in the house encoder, in this order.
+            Per fact: `"name"` (its column in the dataset and its key in a house's `facts`), `"path"` (the dotted
+            field of the listing export it is read from) and `"kind"`; a `"number"` has the `"mean"` and `"std"` it is
+            standardised with and `"log"` (true: the statistics are of its logarithm, and a value <= 0 counts as
+            missing); a `"category"` has its `"vocabulary"` (every other value is the unknown value). Statistics and
+            vocabularies are of the training split, written by `scripts/train.py`; see `listing_facts.py`. Empty: a
+            photos-only model. Only the multi-photo models read facts; the CNN refuses them.
         tier_cut_points (`list[float]`, *optional*):
             `[low, high]`: prices below `low` are "cheap", from `high` on "expensive", else "average". The terciles
             of the training split's prices, written by `scripts/train.py`; `None` for an untrained model.
@@ -31,6 +40,7 @@ class HouseTierConfig(PreTrainedConfig):
     """
 
     max_photos: int = 8
+    listing_facts: list[dict] | None = None
     tier_cut_points: list[float] | None = None
     head_type: str = "classification"
     initializer_range: float = 0.02
@@ -39,6 +49,7 @@ class HouseTierConfig(PreTrainedConfig):
         check_head_type(self.head_type)
         if self.max_photos < 1:
             raise ValueError(f"max_photos must be at least 1, got {self.max_photos}")
+        self.listing_facts = check_listing_facts(self.listing_facts or [])
         if self.tier_cut_points is not None:
             self.tier_cut_points = [float(price) for price in self.tier_cut_points]
             if len(self.tier_cut_points) != 2 or not self.tier_cut_points[0] < self.tier_cut_points[1]:

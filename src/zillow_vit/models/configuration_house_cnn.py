@@ -34,6 +34,10 @@ class HouseCNNConfig(HouseTierConfig):
 
     def __post_init__(self, **kwargs):
         self.conv_channels = list(self.conv_channels)
+        if self.listing_facts:
+            raise ValueError(
+                "The CNN reads photos only; listing_facts must be empty (the multi-photo models read facts)"
+            )
         if self.max_photos != 1:
             raise ValueError(f"The CNN reads one photo per house; max_photos must be 1, got {self.max_photos}")
         if self.image_size % 2 ** len(self.conv_channels):

@@ -52,6 +52,8 @@ class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
         return_dict: bool | None = None,
         **kwargs,
     ) -> HouseClassifierOutput:
+        if kwargs.get("fact_values") is not None or kwargs.get("fact_codes") is not None:
+            raise ValueError("The CNN reads photos only; it takes no listing facts (fact_values, fact_codes).")
         first_photo = photos_read(pixel_values, photo_mask, self.config.max_photos)[0][:, 0]
         logits, score, loss = self.classifier(self.hidden(self.features(first_photo)), labels)
         return HouseClassifierOutput(loss=loss, logits=logits, score=score)

@@ -1,7 +1,8 @@
 """Multi-image ViT: a ViT encodes each photo of a house, a transformer over the photo vectors classifies the house.
 
-Reads top to bottom: patch embeddings, attention, MLP, block, photo encoder, house encoder, the multi-photo house
-classifier (shared with the pretrained-backbone model, which passes in its own photo encoder), the scratch model. Self-contained apart from its config (imported relatively), so it can ship as Hub custom code.
+Reads top to bottom: patch embeddings, attention, MLP, block, photo encoder, house encoder (photo vectors and the
+tokens of the listing facts, `listing_facts.py`), the multi-photo house classifier (shared with the pretrained-backbone
+model, which passes in its own photo encoder), the scratch model. Self-contained apart from its config (imported relatively), so it can ship as Hub custom code.
 """
 
 import torch
@@ -13,6 +14,7 @@ from transformers import initialization as init
 from .configuration_house import HouseEncoderConfig
 from .configuration_multi_image_vit import MultiImageViTConfig
 from .house_inputs import photos_read
+from .listing_facts import ListingFactTokenizer
 from .tier_heads import HouseClassifierOutput, TierHead
 
 
@@ -147,7 +149,8 @@ class MultiImageViTPhotoEncoder(nn.Module):
 
 
 class MultiImageViTHouseEncoder(nn.Module):
-    """Transformer over a house's photo vectors with a learned house token prepended and no position embedding."""
+    """Transformer over a house's photo vectors (and fact tokens, after them) with a learned house token prepended and
+    no position embedding over photos."""
 
     def __init__(self, config: HouseEncoderConfig):
         super().__init__()
@@ -161,13 +164,22 @@ class MultiImageViTHouseEncoder(nn.Module):
         self,
         photo_vectors: torch.Tensor,
         photo_mask: torch.Tensor,
+        fact_tokens: torch.Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None, tuple[torch.Tensor, ...] | None]:
-        """`photo_vectors` `(batch, photos, hidden)`, `photo_mask` `(batch, photos)` bool → house vector (normed)."""
+        """`photo_vectors` `(batch, photos, hidden)`, `photo_mask` `(batch, photos)` bool, `fact_tokens` `(batch,
+        facts, hidden)` (always attended: a missing fact is a token of its own) → house vector (normed)."""
         batch_size = photo_vectors.shape[0]
-        hidden_states = torch.cat([self.house_token.expand(batch_size, -1, -1), photo_vectors], dim=1)
-        key_mask = torch.cat([photo_mask.new_ones(batch_size, 1), photo_mask], dim=1)[:, None, None, :]
+        tokens, key_mask = (
+            [self.house_token.expand(batch_size, -1, -1), photo_vectors],
+            [photo_mask.new_ones(batch_size, 1), photo_mask],
+        )
+        if fact_tokens is not None:
+            tokens.append(fact_tokens)
+            key_mask.append(photo_mask.new_ones(fact_tokens.shape[:2]))
+        hidden_states = torch.cat(tokens, dim=1)
+        key_mask = torch.cat(key_mask, dim=1)[:, None, None, :]
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
         for layer in self.layers:
@@ -180,9 +192,10 @@ class MultiImageViTHouseEncoder(nn.Module):
 
 
 class MultiPhotoHouseClassifier(PreTrainedModel):
-    """A house read from its photos: `photo_encoder` turns each *real* photo into a vector (any module with the
-    interface `(n, channels, height, width)` → `(n, config.hidden_size)`; cost linear in the number of photos, padded
-    slots never read), the house encoder attends across a house's vectors, the tier head decides.
+    """A house read from its photos and listing facts: `photo_encoder` turns each *real* photo into a vector (any
+    module with the interface `(n, channels, height, width)` → `(n, config.hidden_size)`; cost linear in the number of
+    photos, padded slots never read), the fact tokenizer turns each of `config.listing_facts` into a token (none for a
+    photos-only model), the house encoder attends across a house's photo vectors and fact tokens, the tier head decides.
 
     Both multi-photo models are this class with their own photo encoder passed in: a ViT from scratch
     ([`MultiImageViTForImageClassification`]) or a pretrained backbone ([`MultiImagePretrainedForImageClassification`]).
@@ -196,6 +209,7 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
     def __init__(self, config: HouseEncoderConfig, photo_encoder: nn.Module):
         super().__init__(config)
         self.photo_encoder = photo_encoder
+        self.fact_tokenizer = ListingFactTokenizer(config) if config.listing_facts else None
         self.house_encoder = MultiImageViTHouseEncoder(config)
         self.dropout = nn.Dropout(config.classifier_dropout_prob)
         self.classifier = TierHead(config.hidden_size, config.num_labels, config.head_type)
@@ -218,6 +232,12 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
             init.trunc_normal_(module.position_embeddings, std=std)
         elif isinstance(module, MultiImageViTHouseEncoder):
             init.trunc_normal_(module.house_token, std=std)
+        elif isinstance(module, ListingFactTokenizer):
+            for weights in (module.field_embeddings, module.missing_embeddings, module.number_vectors):
+                if weights is not None:
+                    init.trunc_normal_(weights, std=std)
+            if module.category_embeddings is not None:
+                init.trunc_normal_(module.category_embeddings.weight, std=std)
 
     def save_pretrained(self, save_directory, *args, save_original_format: bool = False, **kwargs):
         """Saves the parameters under the names the live model has (`save_original_format=False`).
@@ -232,6 +252,8 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         self,
         pixel_values: torch.Tensor,
         photo_mask: torch.Tensor | None = None,
+        fact_values: torch.Tensor | None = None,
+        fact_codes: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
@@ -245,6 +267,12 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         photo_mask (`torch.BoolTensor` or 0/1 `torch.LongTensor` of shape `(batch_size, num_photos)`, *optional*):
             True (1) for a real photo, False (0) for padding. Only real photos are encoded, so padded slots cannot
             change the output. Defaults to all photos real.
+        fact_values (`torch.FloatTensor` of shape `(batch_size, num_facts)`, *optional*):
+            Each numeric fact of `config.listing_facts` as listed (not standardised; NaN: missing), 0 at category
+            columns; `ListingFactEncoder` makes it from `{name: value}` dicts. Defaults to every fact missing.
+        fact_codes (`torch.LongTensor` of shape `(batch_size, num_facts)`, *optional*):
+            Each categorical fact's code: -1 missing, 0 outside the vocabulary, 1.. its place in the vocabulary; 0 at
+            number columns. Defaults to every fact missing. A model without `listing_facts` refuses both.
         labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
             Tier of each house; gives the head's `loss` (see `tier_heads.py`).
         """
@@ -258,14 +286,22 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         real_photo_vectors = self.photo_encoder(pixel_values[photo_mask])
         photo_vectors = real_photo_vectors.new_zeros(batch_size, num_photos, self.config.hidden_size)
         photo_vectors[photo_mask] = real_photo_vectors
+        if self.fact_tokenizer is None:
+            if fact_values is not None or fact_codes is not None:
+                raise ValueError("This model reads no listing facts (config.listing_facts is empty); got fact inputs.")
+            fact_tokens = None
+        else:
+            fact_tokens = self.fact_tokenizer(fact_values, fact_codes, batch_size)
 
         house_vector, hidden_states, attentions = self.house_encoder(
-            photo_vectors, photo_mask, output_attentions, output_hidden_states
+            photo_vectors, photo_mask, fact_tokens, output_attentions, output_hidden_states
         )
         logits, score, loss = self.classifier(self.dropout(house_vector), labels)
-        photo_attention = None
+        photo_attention = fact_attention = None
         if output_attentions:
-            photo_attention = F.normalize(attentions[-1][:, :, 0, 1:].mean(dim=1), p=1, dim=-1)
+            read = F.normalize(attentions[-1][:, :, 0, 1:].mean(dim=1), p=1, dim=-1)
+            photo_attention = read[:, :num_photos]
+            fact_attention = None if fact_tokens is None else read[:, num_photos:]
 
         output = HouseClassifierOutput(
             loss=loss,
@@ -274,6 +310,7 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
             hidden_states=hidden_states,
             attentions=attentions,
             photo_attention=photo_attention,
+            fact_attention=fact_attention,
         )
         return output if return_dict else output.to_tuple()
 

@@ -1,25 +1,30 @@
-"""The house price-tier pipeline: a house's photos in, its tier out. Ships with the model as Hub custom code (named in
-config.json's `custom_pipelines`), so a Hub user runs
+"""The house price-tier pipeline: a house's photos (and listing facts) in, its tier out. Ships with the model as Hub
+custom code (named in config.json's `custom_pipelines`), so a Hub user runs
 
     house_tier = pipeline(model="user/zillow-vit-scratch", trust_remote_code=True)
     house_tier(["front.jpg", "kitchen.jpg"])                    # one house → one result
     house_tier([["a1.jpg", "a2.jpg"], ["b1.jpg"]])              # houses → one result each
+    house_tier({"images": ["front.jpg"], "facts": {"area": 2100, "zipcode": "85255"}})  # a house with facts
 
 A result holds the tier, the probability of each tier (classification head) or the score in [0, 1] (score head), the
-number of photos read (the first `config.max_photos`) and, for the multi-photo models, the attention each photo got.
+number of photos read (the first `config.max_photos`) and, for the multi-photo models, the attention each photo got;
+a model with listing facts (`config.listing_facts`) also gives the attention each fact got. A fact not given is
+missing; a fact the model does not read is an error naming it.
 """
 
 from transformers import Pipeline
 from transformers.image_utils import load_image
 
 from .image_processing_house import as_houses
+from .listing_facts import ListingFactEncoder
 
 TASK = "house-price-tier"
 
 
 class HousePriceTierPipeline(Pipeline):
     """Price tier of houses from their photos (paths, URLs or PIL images), preprocessed by the model's own
-    `HousePhotoProcessor` exactly as in evaluation. Houses run one at a time (each may have its own photo count)."""
+    `HousePhotoProcessor` exactly as in evaluation, and their listing facts (`{name: value}`), encoded as in training
+    from the model's `config.listing_facts`. Houses run one at a time (each may have its own photo count)."""
 
     _load_processor = False
     _load_image_processor = True
@@ -27,9 +32,11 @@ class HousePriceTierPipeline(Pipeline):
     _load_tokenizer = False
 
     def __call__(self, houses, **kwargs):
-        """One house (a list of photos, or one photo) → a dict; a list of houses (a list of lists) → a list of dicts."""
-        results = super().__call__(as_houses(houses), **kwargs)
-        return results if is_batch_of_houses(houses) else results[0]
+        """One house (a list of photos, one photo, or `{"images": photos, "facts": {name: value}}`) → a dict; a list
+        of houses (of such lists or dicts) → a list of dicts."""
+        batch = is_batch_of_houses(houses)
+        results = super().__call__([as_house(house) for house in (houses if batch else [houses])], **kwargs)
+        return results if batch else results[0]
 
     def _sanitize_parameters(self, timeout: float | None = None, **unexpected):
         """`timeout`: seconds to wait for a photo URL (default: no limit)."""
@@ -37,13 +44,16 @@ class HousePriceTierPipeline(Pipeline):
             raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(unexpected)}")
         return ({} if timeout is None else {"timeout": timeout}), {}, {}
 
-    def preprocess(self, photos, timeout: float | None = None):
-        max_photos = self.model.config.max_photos
+    def preprocess(self, house, timeout: float | None = None):
+        config = self.model.config
+        facts = ListingFactEncoder(config.listing_facts)([house["facts"]])
         photos = [
-            load_image(photo, timeout=timeout) if isinstance(photo, str) else photo for photo in photos[:max_photos]
+            load_image(photo, timeout=timeout) if isinstance(photo, str) else photo
+            for photo in house["images"][: config.max_photos]
         ]
-        inputs = self.image_processor(photos, max_photos=max_photos, return_tensors="pt")
-        return inputs.to(self.dtype)
+        inputs = self.image_processor(photos, max_photos=config.max_photos, return_tensors="pt").to(self.dtype)
+        inputs.update(facts)
+        return inputs
 
     def _forward(self, inputs):
         output = self.model(**inputs, output_attentions=True)
@@ -51,24 +61,26 @@ class HousePriceTierPipeline(Pipeline):
             "logits": output.logits,
             "score": output.score,
             "photo_attention": output.photo_attention,
+            "fact_attention": output.fact_attention,
             "photo_mask": inputs["photo_mask"],
         }
 
     def postprocess(self, outputs):
-        score, attention = outputs["score"], outputs["photo_attention"]
+        first = {name: None if value is None else value[0] for name, value in outputs.items()}
         return house_result(
             self.model.config,
-            outputs["logits"][0],
-            None if score is None else score[0],
-            outputs["photo_mask"][0],
-            None if attention is None else attention[0],
+            first["logits"],
+            first["score"],
+            first["photo_mask"],
+            first["photo_attention"],
+            first["fact_attention"],
         )
 
 
-def house_result(config, logits, score, photo_mask, photo_attention) -> dict:
+def house_result(config, logits, score, photo_mask, photo_attention, fact_attention=None) -> dict:
     """One house's answer from its rows of the model output: the tier, the probabilities (classification head) or
-    the score (score head: no made-up probabilities), the photos read, and for the multi-photo models the attention
-    each read photo got."""
+    the score (score head: no made-up probabilities), the photos read, for the multi-photo models the attention
+    each read photo got, and for a model with listing facts the attention each fact got (by name)."""
     logits = logits.float()
     result = {"tier": config.id2label[int(logits.argmax())]}
     if score is not None:
@@ -78,12 +90,29 @@ def house_result(config, logits, score, photo_mask, photo_attention) -> dict:
     result["photos_read"] = int(photo_mask.sum())
     if photo_attention is not None:
         result["photo_attention"] = [float(a) for a in photo_attention[: result["photos_read"]]]
+    if fact_attention is not None:
+        result["fact_attention"] = {fact["name"]: float(a) for fact, a in zip(config.listing_facts, fact_attention)}
     return result
 
 
+def as_house(house) -> dict:
+    """A house as the pipeline takes it → `{"images": [photos], "facts": {name: value}}`."""
+    if not isinstance(house, dict):
+        return {"images": as_houses(house)[0], "facts": {}}
+    unexpected = sorted(set(house) - {"images", "facts"})
+    if unexpected or "images" not in house:
+        raise ValueError(f'A house is {{"images": [photos], "facts": {{name: value}}}}; got the keys {sorted(house)}')
+    photos = house["images"]
+    return {"images": list(photos) if isinstance(photos, (list, tuple)) else [photos], "facts": house.get("facts")}
+
+
 def is_batch_of_houses(houses) -> bool:
-    """A list of lists of photos (several houses), not the photos of one house."""
-    return isinstance(houses, (list, tuple)) and bool(houses) and all(isinstance(h, (list, tuple)) for h in houses)
+    """A list of houses (lists of photos or house dicts), not the photos of one house."""
+    return (
+        isinstance(houses, (list, tuple))
+        and bool(houses)
+        and all(isinstance(house, (list, tuple, dict)) for house in houses)
+    )
 
 
 __all__ = ["TASK", "HousePriceTierPipeline", "house_result"]

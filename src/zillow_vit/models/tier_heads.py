@@ -30,13 +30,18 @@ class HouseClassifierOutput(ModelOutput):
         loss (`torch.FloatTensor` of shape `()`, *optional*): the head's loss, when `labels` are given.
         logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`): tier scores; argmax is the tier.
         score (`torch.FloatTensor` of shape `(batch_size,)`, *optional*): the value in [0, 1] of the score head.
-        hidden_states (`tuple(torch.FloatTensor)`, *optional*): house-encoder tokens `(batch_size, 1 + photos,
-            hidden_size)` (house token first), input then each layer, with `output_hidden_states=True`.
+        hidden_states (`tuple(torch.FloatTensor)`, *optional*): house-encoder tokens `(batch_size, 1 + photos +
+            facts, hidden_size)` (house token, photos, then listing facts), input then each layer, with
+            `output_hidden_states=True`.
         attentions (`tuple(torch.FloatTensor)`, *optional*): one per house-encoder layer, `(batch_size, heads,
-            1 + photos, 1 + photos)`, zero on padded photo slots, with `output_attentions=True`.
+            1 + photos + facts, 1 + photos + facts)`, zero on padded photo slots, with `output_attentions=True`.
         photo_attention (`torch.FloatTensor` of shape `(batch_size, photos)`, *optional*): the house token's
-            attention to each photo in the last house-encoder layer, averaged over heads and renormalised over
-            the photos: rows sum to 1, padded slots are 0. With `output_attentions=True`.
+            attention to each photo in the last house-encoder layer, averaged over heads and renormalised over the
+            photos and facts (the house token itself left out): without listing facts rows sum to 1; padded slots
+            are 0. With `output_attentions=True`.
+        fact_attention (`torch.FloatTensor` of shape `(batch_size, facts)`, *optional*): the same attention to each
+            fact of `config.listing_facts`; `photo_attention` and `fact_attention` together sum to 1 per house. For
+            models with listing facts, with `output_attentions=True`.
     """
 
     loss: torch.FloatTensor | None = None
@@ -45,6 +50,7 @@ class HouseClassifierOutput(ModelOutput):
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
     photo_attention: torch.FloatTensor | None = None
+    fact_attention: torch.FloatTensor | None = None
 
 
 def check_head_type(head_type: str) -> None:
