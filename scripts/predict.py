@@ -33,15 +33,10 @@ from tqdm.auto import tqdm
 from transformers import AutoImageProcessor, AutoModelForImageClassification, HfArgumentParser
 
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
-from dataset_builder import DatasetOptions, PhotoStore, price_tier, read_listings
+from dataset_builder import DatasetOptions, ListingField, PhotoStore, price_tier, read_listings
 from zillow_vit.cli import check_location, usage_error
 from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.models.pipeline_house import house_result
-
-try:  # the one place that knows how the dataset builder reads facts from a listing (issue 12, data side)
-    from dataset_builder.listing import ListingField
-except ImportError:
-    ListingField = None
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +75,10 @@ def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_fac
     """The house of `--photos` (with `--facts`), or the houses of `--listing` with the facts of `listing_facts`."""
     if args.listing is None:
         return [House("photos", args.photos, facts=json.loads(args.facts or "{}"))]
-    fields = listing_fields(listing_facts)
+    fields = [ListingField(fact["path"], fact["kind"]) for fact in listing_facts]  # read as the model was trained
     listings = read_listings(
-        args.listing, options.id_field, options.price_field, options.images_field,
+        args.listing, options.id_field, options.price_field, options.images_field, fields,
         require_price=False, local_photo_root=options.local_photo_root,
-        **({"listing_fields": fields} if fields else {}),
     )  # fmt: skip
     houses = [
         House(
@@ -102,13 +96,6 @@ def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_fac
         if not houses:
             raise ValueError(f"House {args.house_id!r} of {args.listing}: not found")
     return houses
-
-
-def listing_fields(listing_facts: list[dict]) -> list:
-    """What `read_listings` is asked to read for the model's facts: each at its config's path, as its config's kind."""
-    if listing_facts and ListingField is None:
-        raise ValueError("This model reads listing facts, which this dataset_builder cannot read from a listing yet.")
-    return [ListingField(fact["path"], fact["kind"]) for fact in listing_facts]
 
 
 def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> None:

@@ -25,8 +25,7 @@ from transformers import AutoModelForImageClassification, pipeline
 
 import zillow_vit  # noqa: F401  (registers the Auto classes)
 from dataset_builder import TIER_NAMES, BuildReport
-from dataset_builder.listing import read_listings, value_at
-from zillow_vit.data import DatasetArguments, collate_houses, fit_listing_facts, house_transforms
+from zillow_vit.data import collate_houses, fit_listing_facts, house_transforms
 from zillow_vit.hub import prepare_for_hub
 from zillow_vit.models import HouseCNNConfig, HousePhotoProcessor, MultiImageViTConfig
 from zillow_vit.models.listing_facts import ListingFactEncoder
@@ -95,9 +94,8 @@ def save_dataset(folder, splits: dict[str, dict]):
         {name: datasets.Dataset.from_dict(rows, features=FEATURES) for name, rows in splits.items()}
     )
     dataset.save_to_disk(folder)
-    BuildReport("synthetic-facts", split_sizes={k: len(v) for k, v in dataset.items()}, cut_points=[1.0, 2.0]).save(
-        folder
-    )
+    sizes = {name: len(split) for name, split in dataset.items()}
+    BuildReport("synthetic-facts", split_sizes=sizes, cut_points=[1.0, 2.0], listing_fields=FIELDS).save(folder)
     return str(folder)
 
 
@@ -105,21 +103,6 @@ def synthetic_dataset(folder, informative_photos: bool = True):
     rng = np.random.default_rng(0)
     sizes = {"train": 20, "validation": 5, "test": 10}  # houses per (colour, area) pair: 180, 45, 90
     return save_dataset(folder, {name: split_rows(rng, size, informative_photos) for name, size in sizes.items()})
-
-
-@pytest.fixture(autouse=True, scope="module")
-def reports_with_listing_fields():
-    """Loaded build reports carry FIELDS as `listing_fields` (until BuildReport declares it, data side of issue 12)."""
-    original = DatasetArguments.load
-
-    def load(self):
-        dataset, report = original(self)
-        report.listing_fields = FIELDS
-        return dataset, report
-
-    DatasetArguments.load = load
-    yield
-    DatasetArguments.load = original
 
 
 def train(dataset, output_dir, *extra) -> dict:
@@ -368,18 +351,7 @@ def test_model_card_names_the_facts_and_where_their_statistics_came_from(runs):
     assert "## Listing facts" not in (runs["photos"][0] / "README.md").read_text()
 
 
-class StubListingField:
-    """`dataset_builder.listing.ListingField` as the data side of issue 12 declares it."""
-
-    def __init__(self, path: str, kind: str | None):
-        self.path, self.kind = path, kind
-
-    @property
-    def column(self) -> str:
-        return self.path.rsplit(".", 1)[-1]
-
-
-def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos, tmp_path, monkeypatch):
+def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos, tmp_path):
     predict = load_script("predict")
     run, cache = str(runs["both"][0]), ["--photo_cache_dir", str(tmp_path / "cache")]
     red = str(colour_photos / "red.png")
@@ -401,14 +373,6 @@ def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos,
     listing = tmp_path / "export.json"
     listing.write_text(json.dumps(records))
 
-    def read_with_facts(source, *args, listing_fields=(), **kwargs):
-        listings = read_listings(source, *args, **kwargs)
-        for found, record in zip(listings, json.loads(listing.read_text())):
-            found.facts = {field.column: value_at(record, field.path) for field in listing_fields}
-        return listings
-
-    monkeypatch.setattr(predict, "ListingField", StubListingField)
-    monkeypatch.setattr(predict, "read_listings", read_with_facts)
     rows = {row["id"]: row for row in predict.main(["--model", run, "--listing", str(listing), *cache])["rows"]}
     assert rows["small"]["tier"] == "cheap" and rows["large"]["tier"] == "average"  # read at the config's path
     assert set(rows["large"]["fact_attention"]) == {"area", "zipcode"}

@@ -151,7 +151,7 @@ def write_model_card(
     body = "".join(
         [
             _model_section(model_name, config, base_model),
-            _facts_section(config),
+            _model_facts_section(config),
             _results_section(metrics, test_houses),
             _usage_section(model_name, config),
             _limitations_section(),
@@ -184,7 +184,7 @@ The three tiers are the terciles of the training prices (`config.tier_cut_points
 """
 
 
-def _facts_section(config: dict) -> str:
+def _model_facts_section(config: dict) -> str:
     """The listing facts the model reads, where in a listing each comes from, and what training taught about it."""
     facts = config.get("listing_facts")
     if not facts:
@@ -480,7 +480,7 @@ from datasets import load_dataset
 houses = load_dataset("{location}")
 houses["train"].features["label"].names  # {list(TIER_NAMES)}
 ```
-{_facts_section(report)}
+{_dataset_facts_section(report)}
 ## Photos: source and terms
 
 {_SYNTHETIC_TERMS if synthetic else _LISTING_TERMS.format(source=report.source)}
@@ -501,7 +501,7 @@ photo dropped, with the reason.
     return DatasetCard(without_machine_paths(f"---\n{card_data.to_yaml()}\n---\n{body}"))
 
 
-def _facts_section(report: BuildReport) -> str:
+def _dataset_facts_section(report: BuildReport) -> str:
     """The listing-fact columns of the card: each with its kind, where it comes from and how many houses lack it."""
     if not report.listing_fields:
         return ""

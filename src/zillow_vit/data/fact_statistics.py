@@ -18,7 +18,7 @@ LOG_SKEWNESS = 1.0  # a number whose training values are all > 0 and this skewed
 def listing_fields(report: BuildReport) -> dict[str, dict]:
     """The dataset's fact columns as its build report records them: column → {"path", "kind", "missing",
     "unparseable"}; {} for a build without facts."""
-    return getattr(report, "listing_fields", {})  # until BuildReport declares `listing_fields` (data side, issue 12)
+    return report.listing_fields
 
 
 def fit_listing_facts(train: Dataset, fields: dict[str, dict]) -> list[dict]:
