@@ -155,6 +155,8 @@ def benchmark_model(name: str, backbone: str, houses_data, workers: int, args: B
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     fed = timed_steps(model, optimizer, batches, args.measured_steps, args, device)
+    for _ in range(2 * max(workers, 1)):  # drain what the workers prefetched (2 batches each) while the GPU was busy
+        next(batches)
     loader_start, delivered = time.perf_counter(), 0
     for _ in range(args.measured_steps):
         delivered += int(next(batches)["photo_mask"].sum())

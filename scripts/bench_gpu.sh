@@ -15,10 +15,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$(test -x .venv/bin/python && echo .venv/bin/python || echo python3)}
 export PYTHONPATH="src:.${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
-if [ -d .whl ]; then
-    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
-    export PYTHONPATH="/tmp/site:$PYTHONPATH"
-fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -32,6 +28,10 @@ if [ "${1:-}" = "--smoke" ]; then
     exit
 fi
 
+if [ -d .whl ]; then  # wheels carried to the GPU machine (see the top of this file)
+    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+    export PYTHONPATH="/tmp/site:$PYTHONPATH"
+fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 "$PYTHON" -c "import torch, transformers, accelerate, datasets; print('torch', torch.__version__, '| transformers', \
 transformers.__version__, '| accelerate', accelerate.__version__, '| datasets', datasets.__version__)"

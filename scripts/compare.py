@@ -115,12 +115,33 @@ def extra_args_by_model(run_args: list[str]) -> dict[str, list[str]]:
 
 
 def saved_split(name: str, folder: str, dataset: DatasetDict, report: BuildReport) -> Split:
-    """The split saved under `folder/dataset` (kept if already there, so every run reads the very same houses)."""
+    """The split saved under `folder/dataset` (kept if already there, so every run reads the very same houses; one
+    saved from other houses, cut points or listing facts is refused, as its runs would not be comparable)."""
     dataset_dir = os.path.join(folder, "dataset")
     if not is_saved_dataset(dataset_dir):
         dataset.save_to_disk(dataset_dir)
         report.save(dataset_dir)
-    return Split(name, folder, dataset_dir, load_from_disk(dataset_dir), BuildReport.load(dataset_dir))
+    saved = BuildReport.load(dataset_dir)
+    kept = load_from_disk(dataset_dir)
+    differs = [
+        what
+        for what, now, before in (
+            (
+                "houses",
+                {n: sorted(part["id"]) for n, part in dataset.items()},
+                {n: sorted(p["id"]) for n, p in kept.items()},
+            ),
+            ("cut points", report.cut_points, saved.cut_points),
+            ("listing facts", list(report.listing_fields), list(saved.listing_fields)),
+        )
+        if now != before
+    ]
+    if differs:
+        usage_error(
+            f"{dataset_dir} was saved with other {', '.join(differs)} than these options give; remove {folder} "
+            "(and its runs) or choose another --output_dir"
+        )
+    return Split(name, folder, dataset_dir, kept, saved)
 
 
 def comparison_splits(args: CompareArguments, data_args: DatasetArguments) -> list[Split]:
@@ -198,9 +219,15 @@ def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], met
     def row(predictions) -> dict:
         return metric.compute(predictions=predictions, references=test["label"], label_names=label_names)
 
-    def logistic_regression_row(x) -> dict:
-        classifier, c = baselines.fit_logistic_regression(x[0], train["label"], x[1], validation["label"])
-        return {**row(classifier.predict(x[2])), "C": c}
+    def fitted(x):
+        return baselines.fit_logistic_regression(x[0], train["label"], x[1], validation["label"])
+
+    def scored(predictions, validation_predictions, **settings) -> dict:
+        validation_accuracy = float(np.mean(np.asarray(validation_predictions) == np.asarray(validation["label"])))
+        return {**row(predictions), reporting.VALIDATION_METRIC: validation_accuracy, **settings}
+
+    def logistic_regression_row(classifier, c, x) -> dict:
+        return scored(classifier.predict(x[2]), classifier.predict(x[1]), C=c)
 
     rows = {"always majority": row(baselines.majority_predictions(train["label"], len(test)))}
     kinds = baselines.fact_kinds(split.report.listing_fields)
@@ -208,19 +235,28 @@ def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], met
         facts = [baselines.fact_columns(part, kinds) for part in (train, validation, test)]
         linear = baselines.LinearFactEncoder(kinds).fit(facts[0])
         fact_x = [linear.transform(part) for part in facts]
-        rows["listing facts + logistic regression"] = logistic_regression_row(fact_x)
+        fact_classifier, fact_c = fitted(fact_x)
+        rows["listing facts + logistic regression"] = logistic_regression_row(fact_classifier, fact_c, fact_x)
         trees = baselines.TreeFactEncoder(kinds).fit(facts[0])
         tree_x = [trees.transform(part) for part in facts]
         booster, parameters = baselines.fit_gradient_boosting(
             tree_x[0], train["label"], tree_x[1], validation["label"], trees.categorical
         )
-        rows["listing facts + gradient boosting"] = {**row(booster.predict(tree_x[2])), **parameters}
+        rows["listing facts + gradient boosting"] = scored(
+            booster.predict(tree_x[2]), booster.predict(tree_x[1]), **parameters
+        )
     for name, by_house in features.items():
         x = [np.stack([by_house[house] for house in part["id"]]) for part in (train, validation, test)]
-        rows[f"{name} + logistic regression"] = logistic_regression_row(x)
+        classifier, c = fitted(x)
+        rows[f"{name} + logistic regression"] = logistic_regression_row(classifier, c, x)
         if kinds and name.startswith("frozen "):
-            both = [np.hstack([photos, facts]) for photos, facts in zip(x, fact_x)]
-            rows[f"{name} + listing facts + logistic regression"] = logistic_regression_row(both)
+            probabilities = [(fact_classifier.predict_proba(f), classifier.predict_proba(p)) for f, p in zip(fact_x, x)]
+            weight = baselines.fusion_weight(*probabilities[1], validation["label"])
+            rows[f"listing facts + {name} (late fusion)"] = scored(
+                baselines.fused(weight, *probabilities[2]),
+                baselines.fused(weight, *probabilities[1]),
+                facts_weight=weight,
+            )
     return rows
 
 

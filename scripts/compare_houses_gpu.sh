@@ -17,6 +17,10 @@
 #   /smooth                      + label smoothing 0.1
 #   /head-lr                     + the new layers at 5e-4, the backbone at 1e-5 (as before)
 #   /head-lr-1-photo, -2-photos  the last row reading 1 or 2 photos per house instead of all 4
+#   /light-head-facts            /light-head with the listing facts as tokens of the house encoder (issue 12's
+#                                ablation: photos only, facts only (the reference rows), both)
+# Every other row reads photos only (--use_listing_facts false), though the folds carry the facts for the
+# reference rows (listing facts + logistic regression / gradient boosting, and late fusion with the frozen probe).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$(test -x .venv/bin/python && echo .venv/bin/python || echo python3)}
@@ -35,7 +39,8 @@ head_lr="$smooth --learning_rate 5e-4 --backbone_learning_rate_scale 0.02"
     --heads classification --parallel_runs "${PARALLEL_RUNS:-12}" \
     --models cnn vit-scratch/conv vit-pretrained vit-pretrained/probe-first vit-pretrained/light-head \
     vit-pretrained/smooth vit-pretrained/head-lr vit-pretrained/head-lr-1-photo vit-pretrained/head-lr-2-photos \
-    --run_args "all=--bf16 ${BF16:-true} --report_to none --disable_tqdm true ${EXTRA_RUN_ARGS:-}" \
+    vit-pretrained/light-head-facts --listing_fields bedrooms bathrooms area zipcode \
+    --run_args "all=--bf16 ${BF16:-true} --use_listing_facts false --report_to none --disable_tqdm true ${EXTRA_RUN_ARGS:-}" \
     "cnn=--save_only_model true" \
     "vit-scratch/conv=--preset conv" \
     "vit-pretrained=--pretrained_model_name_or_path $backbone" \
@@ -45,4 +50,5 @@ head_lr="$smooth --learning_rate 5e-4 --backbone_learning_rate_scale 0.02"
     "vit-pretrained/head-lr=$head_lr" \
     "vit-pretrained/head-lr-1-photo=$head_lr --max_photos 1" \
     "vit-pretrained/head-lr-2-photos=$head_lr --max_photos 2" \
+    "vit-pretrained/light-head-facts=$light_head --use_listing_facts true" \
     ${EXTRA_ARGS:-}

@@ -31,8 +31,8 @@ def test_train_refuses_wrong_input_in_one_line(case, tmp_path, capsys):
 
 def test_compare_refuses_an_unknown_model(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        load_script("compare").main(["--models", "cnn", "resnet"])
-    assert exit_info.value.code == 2 and "invalid choice: 'resnet'" in capsys.readouterr().err
+        load_script("compare").main(["--models", "cnn", "resnet/deep"])
+    assert exit_info.value.code == 2 and "--models resnet/deep: not a model" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -76,3 +76,27 @@ def test_an_interrupted_comparison_keeps_its_folds_and_runs(cross_validation, ca
     again = load_script("compare").main(argv)
     assert capsys.readouterr().out.count("done before, kept") == 3
     assert again["cnn (classification)"]["accuracy"] == rows["cnn (classification)"]["accuracy"]
+
+
+def test_variants_train_in_parallel_with_their_own_arguments(tmp_path):
+    """A MODEL/VARIANT row is its model with the variant's run_args on top; --parallel_runs logs each run."""
+    argv = ["--output_dir", str(tmp_path), "--models", "vit-scratch", "vit-scratch/one-photo", "--heads",
+            "classification", "--seeds", "0", "--folds", "2", "--num_synthetic_houses", "30",
+            "--synthetic_image_size", "32", "--dataset_cache_dir", str(tmp_path / "cache"), "--parallel_runs", "2",
+            "--attention_houses", "0", "--run_args", "all=--preset tiny --max_steps 1 --disable_tqdm true",
+            "vit-scratch=--max_photos 3", "vit-scratch/one-photo=--max_photos 1"]  # fmt: skip
+    rows = load_script("compare").main(argv)
+    assert {"vit-scratch (classification)", "vit-scratch/one-photo (classification)"} <= set(rows)
+    for fold in (1, 2):
+        runs = tmp_path / f"fold-{fold}" / "runs"
+        for run, photos in (("vit-scratch-classification-seed0", 3), ("vit-scratch-one-photo-classification-seed0", 1)):
+            assert json.loads((runs / run / "config.json").read_text())["max_photos"] == photos
+            assert "test_accuracy" in (runs / run / "train.log").read_text()
+
+
+def test_saved_folds_of_other_houses_are_refused(cross_validation, capsys):
+    output_dir, _, argv = cross_validation
+    other = [*argv[: argv.index("--num_synthetic_houses") + 1], "61", *argv[argv.index("--num_synthetic_houses") + 2 :]]
+    with pytest.raises(SystemExit) as stopped:
+        load_script("compare").main(other)
+    assert stopped.value.code == 2 and "was saved with other houses" in capsys.readouterr().err

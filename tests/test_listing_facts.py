@@ -375,7 +375,21 @@ def test_facts_rows_beat_majority_when_the_tier_is_a_function_of_a_fact(fact_spl
     assert rows["listing facts + logistic regression"]["C"] in baselines.REGULARISATION_GRID
     assert rows["listing facts + gradient boosting"]["accuracy"] > 0.8
     assert rows["frozen tiny features + logistic regression"]["accuracy"] < 0.6
-    assert rows["frozen tiny features + listing facts + logistic regression"]["accuracy"] > 0.8
+    fused = rows["listing facts + frozen tiny features (late fusion)"]
+    assert fused["accuracy"] > 0.8 and fused["validation_accuracy"] > 0.8  # uninformative photos cannot drown facts
+
+
+def test_late_fusion_weighs_two_models_on_validation():
+    """Each model is confidently right on its own half of the houses and unsure (a little wrong) on the other:
+    alone each gets half, the fused probabilities get all."""
+    labels = np.arange(60) % 3
+    confident, unsure = np.eye(3)[labels] * 0.9 + 0.03, np.full((60, 3), 0.3) + np.eye(3)[(labels + 1) % 3] * 0.1
+    first = np.where((np.arange(60) < 30)[:, None], confident, unsure)
+    second = np.where((np.arange(60) < 30)[:, None], unsure, confident)
+    weight = baselines.fusion_weight(first, second, labels)
+    assert 0.0 < weight < 1.0
+    assert (baselines.fused(weight, first, second) == labels).all()
+    assert (baselines.fused(1.0, first, second) == labels).mean() == 0.5
 
 
 def test_no_facts_rows_without_listing_facts(fact_split):

@@ -79,6 +79,21 @@ def fit_logistic_regression(train_x, train_y, validation_x, validation_y):
     return fit(best), best
 
 
+FUSION_WEIGHTS = tuple(np.round(np.linspace(1.0, 0.0, 11), 1))  # on the first model's probabilities; 1.0 first
+
+
+def fused(weight: float, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Predictions of two models' class probabilities averaged with `weight` on the first."""
+    return np.argmax(weight * first + (1 - weight) * second, axis=1)
+
+
+def fusion_weight(first: np.ndarray, second: np.ndarray, validation_y) -> float:
+    """Late fusion: the weight on the first model's validation probabilities (of `FUSION_WEIGHTS`, the larger on ties)
+    that scores best. Each model keeps its own regularisation, so a wide feature vector (a backbone's 1280 features)
+    cannot drown a narrow one (a few listing facts) as one joint fit would."""
+    return float(max(FUSION_WEIGHTS, key=lambda w: (fused(w, first, second) == np.asarray(validation_y)).mean()))
+
+
 def fact_kinds(listing_fields: dict[str, dict]) -> dict[str, str]:
     """column -> "number" or "category" of the listing facts a build report lists (in its order)."""
     return {column: info["kind"] for column, info in listing_fields.items()}
