@@ -163,3 +163,23 @@ def test_tiny_model_learns_a_toy_task_and_generalises_to_new_houses():
 def test_invalid_config_raises(settings):
     with pytest.raises(ValueError):
         tiny_config(**settings)
+
+
+@torch.no_grad()
+def test_without_house_blocks_the_house_is_the_mean_of_its_real_photos():
+    """house_num_layers=0: the house vector is the normed mean of the real photos' vectors (padding never read), each
+    real photo gets an equal share of the attention, and there is no unused house token (DDP would refuse it)."""
+    torch.manual_seed(0)
+    model = MultiImageViTForImageClassification(tiny_config(house_num_layers=0, initializer_range=0.5)).eval()
+    assert all(parameter.requires_grad for parameter in model.parameters())
+    assert not any("house_token" in name for name, _ in model.named_parameters())
+    pixel_values = photos(2, 3)
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    output = model(pixel_values, mask, output_attentions=True)
+    vectors = model.photo_encoder(pixel_values[0, :2])
+    expected = model.classifier(model.house_encoder.norm(vectors.mean(dim=0, keepdim=True)), None)[0]
+    torch.testing.assert_close(output.logits[:1], expected)
+    padded = pixel_values.clone()
+    padded[0, 2] = 100.0
+    torch.testing.assert_close(model(padded, mask).logits, output.logits)
+    torch.testing.assert_close(output.photo_attention, torch.tensor([[0.5, 0.5, 0.0], [1 / 3, 1 / 3, 1 / 3]]))

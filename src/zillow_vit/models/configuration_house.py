@@ -66,7 +66,8 @@ class HouseEncoderConfig(HouseTierConfig):
         hidden_size (`int`, *optional*, defaults to 256):
             Width of the house encoder: each photo becomes one vector of this size.
         house_num_layers (`int`, *optional*, defaults to 2):
-            Transformer blocks of the house encoder.
+            Transformer blocks of the house encoder. 0: no attention, the house vector is the mean of the house's
+            photo vectors (and fact tokens), the multi-photo twin of a linear probe on mean-pooled features.
         house_num_heads (`int`, *optional*, defaults to 8):
             Attention heads of the house encoder. Must divide `hidden_size`.
         mlp_ratio (`float`, *optional*, defaults to 4.0):
@@ -91,6 +92,8 @@ class HouseEncoderConfig(HouseTierConfig):
     layer_norm_eps: float = 1e-6
 
     def __post_init__(self, **kwargs):
+        if self.house_num_layers < 0:
+            raise ValueError(f"house_num_layers must be at least 0, got {self.house_num_layers}")
         if self.hidden_size % self.house_num_heads != 0:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) must be a multiple of house_num_heads ({self.house_num_heads})."

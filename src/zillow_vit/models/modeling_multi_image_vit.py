@@ -150,11 +150,11 @@ class MultiImageViTPhotoEncoder(nn.Module):
 
 class MultiImageViTHouseEncoder(nn.Module):
     """Transformer over a house's photo vectors (and fact tokens, after them) with a learned house token prepended and
-    no position embedding over photos."""
+    no position embedding over photos; without blocks (`house_num_layers=0`), the mean of those vectors."""
 
     def __init__(self, config: HouseEncoderConfig):
         super().__init__()
-        self.house_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
+        self.house_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size)) if config.house_num_layers else None
         self.layers = nn.ModuleList(
             [MultiImageViTBlock(config, config.house_num_heads) for _ in range(config.house_num_layers)]
         )
@@ -171,15 +171,16 @@ class MultiImageViTHouseEncoder(nn.Module):
         """`photo_vectors` `(batch, photos, hidden)`, `photo_mask` `(batch, photos)` bool, `fact_tokens` `(batch,
         facts, hidden)` (always attended: a missing fact is a token of its own) → house vector (normed)."""
         batch_size = photo_vectors.shape[0]
-        tokens, key_mask = (
-            [self.house_token.expand(batch_size, -1, -1), photo_vectors],
-            [photo_mask.new_ones(batch_size, 1), photo_mask],
-        )
+        tokens, key_mask = [photo_vectors], [photo_mask]
         if fact_tokens is not None:
             tokens.append(fact_tokens)
             key_mask.append(photo_mask.new_ones(fact_tokens.shape[:2]))
-        hidden_states = torch.cat(tokens, dim=1)
-        key_mask = torch.cat(key_mask, dim=1)[:, None, None, :]
+        if self.house_token is None:
+            vectors, real = torch.cat(tokens, dim=1), torch.cat(key_mask, dim=1).to(photo_vectors.dtype)[..., None]
+            house_vector = self.norm((vectors * real).sum(dim=1) / real.sum(dim=1))
+            return house_vector, (vectors,) if output_hidden_states else None, () if output_attentions else None
+        hidden_states = torch.cat([self.house_token.expand(batch_size, -1, -1), *tokens], dim=1)
+        key_mask = torch.cat([photo_mask.new_ones(batch_size, 1), *key_mask], dim=1)[:, None, None, :]
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
         for layer in self.layers:
@@ -230,7 +231,7 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         elif isinstance(module, MultiImageViTPhotoEncoder):
             init.trunc_normal_(module.cls_token, std=std)
             init.trunc_normal_(module.position_embeddings, std=std)
-        elif isinstance(module, MultiImageViTHouseEncoder):
+        elif isinstance(module, MultiImageViTHouseEncoder) and module.house_token is not None:
             init.trunc_normal_(module.house_token, std=std)
         elif isinstance(module, ListingFactTokenizer):
             for weights in (module.field_embeddings, module.missing_embeddings, module.number_vectors):
@@ -298,8 +299,16 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         )
         logits, score, loss = self.classifier(self.dropout(house_vector), labels)
         photo_attention = fact_attention = None
-        if output_attentions:
-            read = F.normalize(attentions[-1][:, :, 0, 1:].mean(dim=1), p=1, dim=-1)
+        if output_attentions:  # what the house token read in the last block; without blocks, the mean's weights
+            read = F.normalize(
+                attentions[-1][:, :, 0, 1:].mean(dim=1)
+                if attentions
+                else torch.cat(
+                    [photo_mask, photo_mask.new_ones(batch_size, len(self.config.listing_facts))], 1
+                ).float(),
+                p=1,
+                dim=-1,
+            )
             photo_attention = read[:, :num_photos]
             fact_attention = None if fact_tokens is None else read[:, num_photos:]
 
