@@ -19,6 +19,9 @@
 #   /head-lr-1-photo, -2-photos  the last row reading 1 or 2 photos per house instead of all 4
 #   /light-head-facts            /light-head with the listing facts as tokens of the house encoder (issue 12's
 #                                ablation: photos only, facts only (the reference rows), both)
+#   /frozen-mean, -facts         the backbone frozen throughout, the house vector the mean of the photo vectors
+#                                (house_num_layers 0; with -facts, of the fact tokens too): the model's twin of
+#                                the frozen probe (cheap enough for a CPU: these two rows of the table ran on one)
 # Every other row reads photos only (--use_listing_facts false), though the folds carry the facts for the
 # reference rows (listing facts + logistic regression / gradient boosting, and late fusion with the frozen probe).
 set -euo pipefail
@@ -33,13 +36,16 @@ light_head="$probe_first --config_overrides '{\"hidden_size\": 128, \"house_num_
   \"hidden_dropout_prob\": 0.2, \"classifier_dropout_prob\": 0.3}'"
 smooth="$light_head --label_smoothing_factor 0.1"
 head_lr="$smooth --learning_rate 5e-4 --backbone_learning_rate_scale 0.02"
+frozen_mean="--freeze_backbone_epochs 6 --num_train_epochs 6 --learning_rate 1e-3 --config_overrides
+  '{\"house_num_layers\": 0, \"hidden_size\": 128, \"classifier_dropout_prob\": 0.3}'"
 
 # shellcheck disable=SC2086
 "$PYTHON" scripts/compare.py --dataset "$listing" --output_dir "$output_dir" --folds 5 --seeds 0 \
     --heads classification --parallel_runs "${PARALLEL_RUNS:-12}" \
     --models cnn vit-scratch/conv vit-pretrained vit-pretrained/probe-first vit-pretrained/light-head \
     vit-pretrained/smooth vit-pretrained/head-lr vit-pretrained/head-lr-1-photo vit-pretrained/head-lr-2-photos \
-    vit-pretrained/light-head-facts --listing_fields bedrooms bathrooms area zipcode \
+    vit-pretrained/light-head-facts vit-pretrained/frozen-mean vit-pretrained/frozen-mean-facts \
+    --listing_fields bedrooms bathrooms area zipcode \
     --run_args "all=--bf16 ${BF16:-true} --use_listing_facts false --report_to none --disable_tqdm true ${EXTRA_RUN_ARGS:-}" \
     "cnn=--save_only_model true" \
     "vit-scratch/conv=--preset conv" \
@@ -51,4 +57,6 @@ head_lr="$smooth --learning_rate 5e-4 --backbone_learning_rate_scale 0.02"
     "vit-pretrained/head-lr-1-photo=$head_lr --max_photos 1" \
     "vit-pretrained/head-lr-2-photos=$head_lr --max_photos 2" \
     "vit-pretrained/light-head-facts=$light_head --use_listing_facts true" \
+    "vit-pretrained/frozen-mean=$frozen_mean" \
+    "vit-pretrained/frozen-mean-facts=$frozen_mean --use_listing_facts true" \
     ${EXTRA_ARGS:-}
