@@ -8,8 +8,9 @@ With `--folds K` (default 5) the houses are dealt into K folds balanced over pri
 once, a price-balanced share of the rest validates, and each fold's tiers come from its own training prices. With
 `--folds 0` the dataset's own train/validation/test split is used. Each run is `scripts/train.py` in its own process
 (OUTPUT_DIR/fold-K/runs/...; finished runs and fold datasets are kept, so an interrupted comparison picks up where it
-stopped). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, and a
-linear probe on the frozen backbone's features when vit-pretrained is compared), every metric as a mean over folds
+stopped). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, a
+linear probe on the frozen backbone's features when vit-pretrained is compared, and with `--listing_fields` the
+facts alone and fused with each probe), every metric as a mean over folds
 with its 95 % interval, paired differences between rows on the same folds (which difference is real),
 `results.json`, `results.md`, learning curves, confusion matrices, and for the multi-photo models a page of example
 houses with the attention each photo got.
@@ -211,8 +212,9 @@ def mean_photos_read(dataset_split, max_photos: int) -> float:
 
 def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], metric) -> dict[str, dict]:
     """Always-majority and a logistic regression (C chosen on validation) on each kind of per-house features; when
-    the split's report lists listing facts, a logistic regression and gradient boosting on the facts alone and a
-    logistic regression on each frozen backbone's features with the facts (facts only / photos only / both)."""
+    the split's report lists listing facts, a logistic regression and gradient boosting on the facts alone, and the
+    facts' and each frozen backbone's regressions fused late (facts only / photos only / both). Each row carries its
+    validation accuracy."""
     train, validation, test = (split.dataset[name] for name in ("train", "validation", "test"))
     label_names = train.features["label"].names
 
