@@ -252,11 +252,13 @@ def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], met
         classifier, c = fitted(x)
         rows[f"{name} + logistic regression"] = logistic_regression_row(classifier, c, x)
         if kinds and name.startswith("frozen "):
-            probabilities = [(fact_classifier.predict_proba(f), classifier.predict_proba(p)) for f, p in zip(fact_x, x)]
-            weight = baselines.fusion_weight(*probabilities[1], validation["label"])
+            validation_probabilities, test_probabilities = (
+                (fact_classifier.predict_proba(f), classifier.predict_proba(p)) for f, p in zip(fact_x[1:], x[1:])
+            )
+            weight = baselines.fusion_weight(*validation_probabilities, validation["label"])
             rows[f"listing facts + {name} (late fusion)"] = scored(
-                baselines.fused(weight, *probabilities[2]),
-                baselines.fused(weight, *probabilities[1]),
+                baselines.fused(weight, *test_probabilities),
+                baselines.fused(weight, *validation_probabilities),
                 facts_weight=weight,
             )
     return rows
@@ -299,38 +301,42 @@ def probed_backbones(args: CompareArguments, extra: dict[str, list[str]]) -> lis
 
 def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[dict, dict, list]:
     """Every row × head × seed on every split: {row: [per-split summary]}, {row: [runs]}, attention pages."""
-    plan = [
-        (row, head, split, seed, os.path.join(split.folder, "runs", f"{row.replace('/', '-')}-{head}-seed{seed}"))
+    plan = {
+        (row, head, index): [
+            (seed, os.path.join(split.folder, "runs", f"{row.replace('/', '-')}-{head}-seed{seed}"))
+            for seed in args.seeds
+        ]
         for row in args.models
         for head in args.heads
-        for split in splits
-        for seed in args.seeds
-    ]
+        for index, split in enumerate(splits)
+    }
     pending = []
-    for row, head, split, seed, run_dir in plan:
-        if os.path.exists(os.path.join(run_dir, "all_results.json")):
-            print(f"{run_dir}: done before, kept")
-        else:
-            pending.append(
-                (run_dir, training_command(row, head, seed, split.dataset_dir, run_dir, row_arguments(row, extra)))
-            )
+    for (row, head, index), runs in plan.items():
+        for seed, run_dir in runs:
+            if os.path.exists(os.path.join(run_dir, "all_results.json")):
+                print(f"{run_dir}: done before, kept")
+            else:
+                dataset_dir = splits[index].dataset_dir
+                command = training_command(row, head, seed, dataset_dir, run_dir, row_arguments(row, extra))
+                pending.append((run_dir, command))
     run_all(pending, args.parallel_runs)
 
     per_split, runs_by_name, attention_pages = {}, {}, []
     for row in args.models:
         for head in args.heads:
             name = f"{row} ({head})"
-            for split in splits:
-                runs = []
-                for _, _, _, seed, run_dir in (entry for entry in plan if entry[:3] == (row, head, split)):
+            for index, split in enumerate(splits):
+                results = []
+                for seed, run_dir in plan[row, head, index]:
                     max_photos = AutoConfig.from_pretrained(run_dir).max_photos
                     photos = mean_photos_read(split.dataset["train"], max_photos)
-                    runs.append(reporting.read_run(run_dir, name, seed, photos, args.curves_from, args.trackio_project))
-                per_split.setdefault(name, []).append(reporting.summarize(runs))
-                runs_by_name.setdefault(name, []).extend(runs)
+                    results.append(
+                        reporting.read_run(run_dir, name, seed, photos, args.curves_from, args.trackio_project)
+                    )
+                per_split.setdefault(name, []).append(reporting.summarize(results))
+                runs_by_name.setdefault(name, []).extend(results)
             if max_photos > 1 and head == args.heads[0]:
-                first_run = next(entry[4] for entry in plan if entry[:3] == (row, head, splits[0]))
-                attention_pages.append((row.replace("/", "-"), first_run))
+                attention_pages.append((row.replace("/", "-"), plan[row, head, 0][0][1]))
     return per_split, runs_by_name, attention_pages
 
 

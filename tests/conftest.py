@@ -13,6 +13,18 @@ import torch
 from PIL import Image
 from transformers import ViTConfig, ViTImageProcessor, ViTModel
 
+BLOCK_PROJECT_IMPORTS = r"""
+import importlib.abc, sys
+
+class BlockProject(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("zillow_vit", "dataset_builder"):
+            raise ImportError(f"{name} must not be imported by Hub custom code")
+
+sys.meta_path.insert(0, BlockProject())
+"""
+"""Opening of a script for a fresh interpreter that must not import the project (as Hub users run remote code)."""
+
 SCRIPTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts")
 
 

@@ -31,7 +31,7 @@ from zillow_vit.models import HouseCNNConfig, HousePhotoProcessor, MultiImageViT
 from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.recipes import MODELS
 
-from conftest import load_script
+from conftest import BLOCK_PROJECT_IMPORTS, load_script
 
 TIER_OF_LEVELS = [[0, 0, 1], [0, 1, 2], [1, 2, 2]]  # [colour level][area level]
 COLOURS = [(220, 40, 40), (40, 200, 40), (40, 40, 220)]
@@ -278,16 +278,11 @@ def test_transforms_and_collator_give_the_fact_tensors_of_the_config():
 
 
 # A fresh interpreter that cannot import the project: the run's house pipeline on houses with facts.
-PIPELINE_WITH_FACTS = r"""
-import importlib.abc, json, sys
+PIPELINE_WITH_FACTS = (
+    BLOCK_PROJECT_IMPORTS
+    + r"""
+import json
 from transformers import pipeline
-
-class BlockProject(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("zillow_vit", "dataset_builder"):
-            raise ImportError(f"{name} must not be imported by Hub custom code")
-
-sys.meta_path.insert(0, BlockProject())
 folder, houses = sys.argv[1], json.loads(sys.argv[2])
 house_tier = pipeline(model=folder, trust_remote_code=True)
 results = house_tier(houses)
@@ -298,6 +293,7 @@ except ValueError as error:
     refused = str(error)
 print(json.dumps({"results": results, "refused": refused, "module": type(house_tier).__module__}))
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -31,21 +31,16 @@ from zillow_vit.hub import (
     write_model_card,
 )
 
-from conftest import load_script, write_tiny_vit_checkpoint
+from conftest import BLOCK_PROJECT_IMPORTS, load_script, write_tiny_vit_checkpoint
 
 # Runs in a fresh interpreter where the project's packages cannot be imported: logits on the saved inputs, then
 # the model card's usage example (the house pipeline) with the folder as repo id: it prints the tier, which must be
 # the tier of model + processor on the same photos.
-LOAD_AS_REMOTE_CODE = r"""
-import importlib.abc, re, sys, torch
+LOAD_AS_REMOTE_CODE = (
+    BLOCK_PROJECT_IMPORTS
+    + r"""
+import re, torch
 from transformers import AutoImageProcessor, AutoModelForImageClassification
-
-class BlockProject(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("zillow_vit", "dataset_builder"):
-            raise ImportError(f"{name} must not be imported by Hub custom code")
-
-sys.meta_path.insert(0, BlockProject())
 inputs = torch.load(sys.argv[1])
 for folder in sys.argv[2:]:
     model = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=True).eval()
@@ -62,6 +57,7 @@ for folder in sys.argv[2:]:
 leaked = sorted(name for name in sys.modules if name.split(".")[0] in ("zillow_vit", "dataset_builder"))
 assert not leaked, leaked
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -15,20 +15,15 @@ from dataset_builder import TIER_NAMES
 from zillow_vit.hub import prepare_for_hub
 from zillow_vit.recipes import MODELS
 
-from conftest import write_tiny_vit_checkpoint
+from conftest import BLOCK_PROJECT_IMPORTS, write_tiny_vit_checkpoint
 
 # A fresh interpreter where the project cannot be imported: per folder, the pipeline's results on the houses, the
 # tiers of model + processor house by house, and the stock image-classification pipeline on one photo.
-PIPELINE_AS_REMOTE_CODE = r"""
-import importlib.abc, json, sys, torch
+PIPELINE_AS_REMOTE_CODE = (
+    BLOCK_PROJECT_IMPORTS
+    + r"""
+import json, torch
 from transformers import AutoImageProcessor, AutoModelForImageClassification, pipeline
-
-class BlockProject(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("zillow_vit", "dataset_builder"):
-            raise ImportError(f"{name} must not be imported by Hub custom code")
-
-sys.meta_path.insert(0, BlockProject())
 houses = json.loads(sys.argv[1])
 found = {}
 for folder in sys.argv[2:]:
@@ -48,6 +43,7 @@ for folder in sys.argv[2:]:
     }
 print(json.dumps(found))
 """
+)
 
 SAVED_MODELS = {  # folder name -> (recipe, head)
     "cnn": ("cnn", "classification"),
