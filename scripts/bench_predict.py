@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     model, processor = MODELS[args.model].build(args.preset, **photo_count)
     model.eval()
     store = PhotoStore(os.path.join(args.work_dir, f"cache-seed{args.seed}"), 256, FetchSettings())
-    predict_args = predict.PredictArguments(model="unused", listing=listing, batch_size=args.batch_size)
+    predict_args = predict.PredictArguments(model=["unused"], listing=listing, batch_size=args.batch_size)
     options = predict.DatasetOptions()
 
     def houses():
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             model(**batch, output_attentions=True)
 
     model_seconds, _ = timed(forward)
-    total_seconds, _ = timed(predict.predict_houses, model, processor, scored, args.batch_size)
+    total_seconds, _ = timed(predict.predict_houses, [(model, processor)], scored, args.batch_size)
     stages = {
         "fetch (warm cache)": fetch_seconds,
         "decode + preprocess": preprocess_seconds,

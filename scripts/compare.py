@@ -10,7 +10,8 @@ once, a price-balanced share of the rest validates, and each fold's tiers come f
 (OUTPUT_DIR/fold-K/runs/...; finished runs and fold datasets are kept, so an interrupted comparison picks up where it
 stopped). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, a
 linear probe on the frozen backbone's features when vit-pretrained is compared, and with `--listing_fields` the
-facts alone and fused with each probe), every metric as a mean over folds
+facts alone and fused with each probe), with `--ensembles` the seed ensemble of a row's runs (and with
+`--flip_tta` the same with flip test-time augmentation), every metric as a mean over folds
 with its 95 % interval, paired differences between rows on the same folds (which difference is real),
 `results.json`, `results.md`, learning curves, confusion matrices, and for the multi-photo models a page of example
 houses with the attention each photo got.
@@ -25,12 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from datasets import DatasetDict, load_from_disk
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForImageClassification, HfArgumentParser
 
 from dataset_builder import BuildReport
 from dataset_builder.folds import fold_dataset, pool_houses
-from zillow_vit import baselines, reporting
+from zillow_vit import baselines, ensemble, reporting
 from zillow_vit.cli import check_location, usage_error
 from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
@@ -93,6 +95,22 @@ class CompareArguments:
     )
     trackio_project: str = field(
         default="huggingface", metadata={"help": "The Trackio project the runs log to (train.py --project)."}
+    )
+    ensembles: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Rows of --models also reported as a seed ensemble: on each fold, the mean tier probabilities of "
+            "the row's --ensemble_seeds runs (zillow_vit.ensemble; read from their saved weights, cached in each run "
+            "folder)."
+        },
+    )
+    ensemble_seeds: list[int] = field(
+        default_factory=lambda: [0, 1, 2],
+        metadata={"help": "Seeds of each --ensembles row's members (trained like its other runs when missing)."},
+    )
+    flip_tta: bool = field(
+        default=False,
+        metadata={"help": "Each --ensembles row also with flip test-time augmentation (config.test_time_flip)."},
     )
 
 
@@ -299,26 +317,31 @@ def probed_backbones(args: CompareArguments, extra: dict[str, list[str]]) -> lis
     return list(dict.fromkeys(last_value(row_arguments(row, extra), flag, DEFAULT_BACKBONE) for row in rows))
 
 
+def run_directory(split: Split, row: str, head: str, seed: int) -> str:
+    return os.path.join(split.folder, "runs", f"{row.replace('/', '-')}-{head}-seed{seed}")
+
+
 def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[dict, dict, list]:
     """Every row × head × seed on every split: {row: [per-split summary]}, {row: [runs]}, attention pages."""
     plan = {
-        (row, head, index): [
-            (seed, os.path.join(split.folder, "runs", f"{row.replace('/', '-')}-{head}-seed{seed}"))
-            for seed in args.seeds
-        ]
+        (row, head, index): [(seed, run_directory(split, row, head, seed)) for seed in args.seeds]
         for row in args.models
         for head in args.heads
         for index, split in enumerate(splits)
     }
+    runs = {  # run folder -> (row, head, split index, seed): the rows' runs, then the ensembles' members
+        run_directory(splits[index], row, head, seed): (row, head, index, seed)
+        for (row, head, index), seeds in plan.items()
+        for seed in [seed for seed, _ in seeds] + (args.ensemble_seeds if row in args.ensembles else [])
+    }
     pending = []
-    for (row, head, index), runs in plan.items():
-        for seed, run_dir in runs:
-            if os.path.exists(os.path.join(run_dir, "all_results.json")):
-                print(f"{run_dir}: done before, kept")
-            else:
-                dataset_dir = splits[index].dataset_dir
-                command = training_command(row, head, seed, dataset_dir, run_dir, row_arguments(row, extra))
-                pending.append((run_dir, command))
+    for run_dir, (row, head, index, seed) in runs.items():
+        if os.path.exists(os.path.join(run_dir, "all_results.json")):
+            print(f"{run_dir}: done before, kept")
+        else:
+            dataset_dir = splits[index].dataset_dir
+            command = training_command(row, head, seed, dataset_dir, run_dir, row_arguments(row, extra))
+            pending.append((run_dir, command))
     run_all(pending, args.parallel_runs)
 
     per_split, runs_by_name, attention_pages = {}, {}, []
@@ -340,10 +363,62 @@ def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[di
     return per_split, runs_by_name, attention_pages
 
 
+def run_outputs(run_dir: str, split: Split, test_time_flip: bool) -> dict:
+    """A trained run's outputs on the split's validation and test houses (`ensemble.split_outputs`), from its saved
+    weights, with or without flip TTA; cached in the run folder."""
+    path = os.path.join(run_dir, f"house_outputs{'-flip' if test_time_flip else ''}.json")
+    if os.path.exists(path):
+        with open(path) as handle:
+            outputs = json.load(handle)
+    else:
+        ((model, processor),) = ensemble.load_members([run_dir], test_time_flip=test_time_flip)
+        outputs = {
+            part: ensemble.split_outputs(model, processor, split.dataset[part]) for part in ("validation", "test")
+        }
+        with open(path, "w") as handle:
+            json.dump(outputs, handle)
+    for part, houses in outputs.items():
+        if houses["ids"] != list(split.dataset[part]["id"]):
+            raise ValueError(f"{path} holds other {part} houses than {split.name}; remove it to evaluate again")
+    return outputs
+
+
+def ensemble_rows(args: CompareArguments, split: Split, metric) -> dict[str, dict]:
+    """Each --ensembles row × head as the seed ensemble of its runs on this split (and with flip TTA): its test
+    metrics and validation accuracy, in the form of a reference row."""
+    label_names = split.dataset["train"].features["label"].names
+    rows = {}
+    for row in args.ensembles:
+        for head in args.heads:
+            run_dirs = [run_directory(split, row, head, seed) for seed in args.ensemble_seeds]
+            ensemble.check_members({run_dir: AutoConfig.from_pretrained(run_dir) for run_dir in run_dirs})
+            for flip in (False, True) if args.flip_tta else (False,):
+                members = [run_outputs(run_dir, split, flip) for run_dir in run_dirs]
+                predicted = {}
+                for part in ("validation", "test"):
+                    logits, score = ensemble.combined(
+                        [torch.tensor(member[part]["logits"]) for member in members],
+                        [None if member[part]["score"] is None else torch.tensor(member[part]["score"])
+                         for member in members],
+                    )  # fmt: skip
+                    predicted[part] = logits.argmax(-1).numpy()
+                test, validation = split.dataset["test"], split.dataset["validation"]
+                result = metric.compute(
+                    predictions=predicted["test"], references=test["label"], label_names=label_names
+                )
+                result[reporting.VALIDATION_METRIC] = float(np.mean(predicted["validation"] == validation["label"]))
+                seeds = ", ".join(map(str, args.ensemble_seeds))
+                rows[f"{row} ({head}), ensemble of seeds {seeds}{' + flip TTA' if flip else ''}"] = result
+    return rows
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((CompareArguments, DatasetArguments), description=__doc__)
     args, data_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     args.models = [model for model in args.models if model != "none"]
+    for row in args.ensembles:
+        if row not in args.models:
+            usage_error(f"--ensembles {row}: not one of --models")
     for row in args.models:
         if row_model(row) not in MODELS:
             usage_error(f"--models {row}: not a model ({', '.join(sorted(MODELS))}) or MODEL/VARIANT of one")
@@ -357,7 +432,7 @@ def main(argv: list[str] | None = None) -> dict:
     features = house_features(splits, probed_backbones(args, extra), args.output_dir)
     metric = load_tier_metric()
     for split in splits:
-        for name, row in reference_rows(split, features, metric).items():
+        for name, row in {**ensemble_rows(args, split, metric), **reference_rows(split, features, metric)}.items():
             per_split.setdefault(name, []).append(reporting.reference_summary(row))
     rows = {name: reporting.across_splits(summaries) for name, summaries in per_split.items()}
     differences = reporting.paired_differences(per_split)

@@ -5,6 +5,7 @@
     python scripts/predict.py --model runs/vit-facts --photos front.jpg --facts '{"area": 2100, "zipcode": "85255"}'
     python scripts/predict.py --model runs/vit-scratch --listing export.json --house_id 31105437
     python scripts/predict.py --model runs/vit-scratch --listing export.json --output predictions.jsonl
+    python scripts/predict.py --model runs/seed0 runs/seed1 runs/seed2 --listing export.json --output ensemble.csv
 
 A house needs only an id and photos: a missing or odd price is no error (a price that parses is shown beside the
 prediction, with its true tier under the model's own cut points). Photos are fetched, checked and stored by the
@@ -17,6 +18,9 @@ usable photo gets a row with its reason. One house prints its JSON.
 A model with listing facts (`config.listing_facts`) reads each fact from the listing at the path and as the kind its
 config names (never re-inferred; a fact a house lacks is missing) and writes the attention each fact got beside the
 photos'; `--facts` gives them for `--photos`.
+
+Several `--model`s are a seed ensemble: runs of one recipe (same tiers, cut points, head, photos and facts read;
+`zillow_vit.ensemble`), each reading the house, their tier probabilities (score heads: scores) and attention averaged.
 """
 
 import csv
@@ -30,11 +34,12 @@ import datasets
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
-from transformers import AutoImageProcessor, AutoModelForImageClassification, HfArgumentParser
+from transformers import HfArgumentParser
 
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
 from dataset_builder import DatasetOptions, ListingField, PhotoStore, price_tier, read_listings
 from zillow_vit.cli import check_location, usage_error
+from zillow_vit.ensemble import combined, load_members
 from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.models.pipeline_house import house_result
 
@@ -43,7 +48,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class PredictArguments:
-    model: str = field(metadata={"help": "Run folder written by scripts/train.py, or a Hub repo id."})
+    model: list[str] = field(
+        metadata={
+            "help": "Run folder written by scripts/train.py, or a Hub repo id. Several: a seed ensemble (runs of one "
+            "recipe: the mean of their tier probabilities, or scores, and of their attention)."
+        }
+    )
     photos: list[str] = field(default_factory=list, metadata={"help": "Photo paths or URLs of one house."})
     facts: str | None = field(
         default=None,
@@ -126,23 +136,33 @@ def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> Non
             house.problem = f"no usable photos ({len(house.dropped)} failed)"
 
 
+def mean_or_none(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
+    return None if tensors[0] is None else torch.stack(tensors).mean(0)
+
+
 @torch.no_grad()
-def score(model, processor, houses: list[House]) -> list[dict]:
-    """One batch of houses with usable photos → their prediction rows."""
-    config = model.config
+def score(members: list[tuple], houses: list[House]) -> list[dict]:
+    """One batch of houses with usable photos → their prediction rows, from one model or an ensemble's members
+    (`(model, processor)` pairs that read the same photos and facts, `ensemble.check_members`)."""
+    config = members[0][0].config
     photos = [[Image.open(path) for path in house.stored] for house in houses]
-    inputs = processor(photos, max_photos=config.max_photos)
-    inputs.update(ListingFactEncoder(config.listing_facts)([house.facts for house in houses]))
-    output = model(**inputs, output_attentions=True)
+    facts = ListingFactEncoder(config.listing_facts)([house.facts for house in houses])
+    outputs = []
+    for model, processor in members:
+        inputs = processor(photos, max_photos=config.max_photos)
+        outputs.append(model(**inputs, **facts, output_attentions=True))
+    logits, scores = combined([output.logits for output in outputs], [output.score for output in outputs])
+    photo_attention = mean_or_none([output.photo_attention for output in outputs])
+    fact_attention = mean_or_none([output.fact_attention for output in outputs])
     rows = []
     for index in range(len(houses)):
         row = house_result(
             config,
-            output.logits[index],
-            None if output.score is None else output.score[index],
+            logits[index],
+            None if scores is None else scores[index],
             inputs["photo_mask"][index],
-            None if output.photo_attention is None else output.photo_attention[index],
-            None if output.fact_attention is None else output.fact_attention[index],
+            None if photo_attention is None else photo_attention[index],
+            None if fact_attention is None else fact_attention[index],
         )
         if "photo_attention" in row:
             row["photo_attention"] = [round(weight, 4) for weight in row["photo_attention"]]
@@ -165,14 +185,14 @@ def prediction_row(house: House, prediction: dict | None, config) -> dict:
     return row
 
 
-def predict_houses(model, processor, houses: list[House], batch_size: int) -> list[dict]:
+def predict_houses(members: list[tuple], houses: list[House], batch_size: int) -> list[dict]:
     """Rows for every house, in listing order, the usable ones scored `batch_size` at a time."""
     usable = [house for house in houses if house.problem is None]
     predictions = {}
     for start in tqdm(range(0, len(usable), batch_size), desc="Scoring houses", unit="batch"):
         batch = usable[start : start + batch_size]
-        predictions.update(zip((house.house_id for house in batch), score(model, processor, batch)))
-    return [prediction_row(house, predictions.get(house.house_id), model.config) for house in houses]
+        predictions.update(zip((house.house_id for house in batch), score(members, batch)))
+    return [prediction_row(house, predictions.get(house.house_id), members[0][0].config) for house in houses]
 
 
 def summary(rows: list[dict]) -> dict:
@@ -216,7 +236,8 @@ def check_arguments(args: PredictArguments) -> None:
             usage_error(f'--facts {args.facts}: must be a JSON object such as {{"area": 2100}}')
     if args.output and not args.output.endswith((".jsonl", ".csv")):
         usage_error(f"--output {args.output}: must end in .jsonl or .csv")
-    check_location("--model", args.model)
+    for model in args.model:
+        check_location("--model", model)
     check_location("--listing", args.listing)
     for photo in args.photos:
         check_location("--photos", photo)
@@ -226,13 +247,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((PredictArguments, DatasetOptions), description=__doc__)
     args, options = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     check_arguments(args)
-    model = AutoModelForImageClassification.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
-    processor = AutoImageProcessor.from_pretrained(args.model, trust_remote_code=args.trust_remote_code)
-    model.eval()
-    houses = houses_to_score(args, options, model.config.listing_facts)
+    members = load_members(args.model, trust_remote_code=args.trust_remote_code)
+    config = members[0][0].config
+    houses = houses_to_score(args, options, config.listing_facts)
     cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
-    fetch_photos(houses, PhotoStore(cache_dir, options.image_short_side, options), model.config.max_photos)
-    rows = predict_houses(model, processor, houses, args.batch_size)
+    fetch_photos(houses, PhotoStore(cache_dir, options.image_short_side, options), config.max_photos)
+    rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:
         if rows[0]["tier"] is None:
             dropped = "".join(f"\n{d['photo']}: {d['reason']}" for d in rows[0]["photos_dropped"])

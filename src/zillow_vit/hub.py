@@ -167,6 +167,11 @@ def _model_section(model_name: str, config: dict, base_model: str | None) -> str
     max_photos = config["max_photos"]
     facts = " and listing facts (below)" if config.get("listing_facts") else ""
     photos = "the first photo of each house" if max_photos == 1 else f"the first {max_photos} photos of each house"
+    flip = (
+        ", each also mirrored, the two vectors averaged (`config.test_time_flip`)"
+        if config.get("test_time_flip")
+        else ""
+    )
     backbone = ""
     if config.get("backbone"):
         source = f"[`{base_model}`](https://huggingface.co/{base_model})" if base_model else "a local checkpoint"
@@ -176,7 +181,7 @@ def _model_section(model_name: str, config: dict, base_model: str | None) -> str
 
 `{config["architectures"][0]}` (model type `{config["model_type"]}`, {config["head_type"]} head; custom code from
 the `zillow-vit` project) tells a house's price tier from its listing photos{facts}. It reads {photos}
-(`config.max_photos`).
+(`config.max_photos`){flip}.
 {backbone}
 The three tiers are the terciles of the training prices (`config.tier_cut_points`):
 

@@ -33,6 +33,10 @@ class HouseTierConfig(PreTrainedConfig):
             of the training split's prices, written by `scripts/train.py`; `None` for an untrained model.
         head_type (`str`, *optional*, defaults to `"classification"`):
             `"classification"` (one logit per tier) or `"score"` (one ordinal value in [0, 1]); see `tier_heads.py`.
+        test_time_flip (`bool`, *optional*, defaults to `False`):
+            Flip test-time augmentation: out of training, each photo's feature vector is the mean of the vectors of
+            the photo and of its mirror image (training already flips photos at random). Costs a second pass of
+            the photo encoder; changes nothing in training.
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the (truncated) normal initialisation of the model's new weights.
 
@@ -43,6 +47,7 @@ class HouseTierConfig(PreTrainedConfig):
     listing_facts: list[dict] | None = None
     tier_cut_points: list[float] | None = None
     head_type: str = "classification"
+    test_time_flip: bool = False
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):

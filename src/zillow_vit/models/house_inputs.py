@@ -32,3 +32,12 @@ def photos_read(
         photo_mask = torch.ones(pixel_values.shape[:2], dtype=torch.bool, device=pixel_values.device)
     photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)
     return pixel_values[:, :max_photos], photo_mask[:, :max_photos]
+
+
+def encode_photos(encoder, photos: torch.Tensor, test_time_flip: bool, training: bool) -> torch.Tensor:
+    """`encoder(photos)`, `(n, channels, H, W)` → `(n, features)`; out of training with `test_time_flip`
+    (`config.test_time_flip`), the mean of the photos' vectors and of their mirror images' vectors."""
+    vectors = encoder(photos)
+    if test_time_flip and not training:
+        vectors = (vectors + encoder(photos.flip(-1))) / 2
+    return vectors

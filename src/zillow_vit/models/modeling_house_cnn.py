@@ -6,7 +6,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 
 from .configuration_house_cnn import HouseCNNConfig
-from .house_inputs import photos_read
+from .house_inputs import encode_photos, photos_read
 from .tier_heads import HouseClassifierOutput, TierHead
 
 
@@ -55,7 +55,10 @@ class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
         if kwargs.get("fact_values") is not None or kwargs.get("fact_codes") is not None:
             raise ValueError("The CNN reads photos only; it takes no listing facts (fact_values, fact_codes).")
         first_photo = photos_read(pixel_values, photo_mask, self.config.max_photos)[0][:, 0]
-        logits, score, loss = self.classifier(self.hidden(self.features(first_photo)), labels)
+        features = encode_photos(
+            lambda photos: self.hidden(self.features(photos)), first_photo, self.config.test_time_flip, self.training
+        )
+        logits, score, loss = self.classifier(features, labels)
         return HouseClassifierOutput(loss=loss, logits=logits, score=score)
 
 

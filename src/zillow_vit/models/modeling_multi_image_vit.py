@@ -13,7 +13,7 @@ from transformers import initialization as init
 
 from .configuration_house import HouseEncoderConfig
 from .configuration_multi_image_vit import MultiImageViTConfig
-from .house_inputs import photos_read
+from .house_inputs import encode_photos, photos_read
 from .listing_facts import ListingFactTokenizer
 from .tier_heads import HouseClassifierOutput, TierHead
 
@@ -284,7 +284,9 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         pixel_values, photo_mask = photos_read(pixel_values, photo_mask, self.config.max_photos)
         batch_size, num_photos = photo_mask.shape
 
-        real_photo_vectors = self.photo_encoder(pixel_values[photo_mask])
+        real_photo_vectors = encode_photos(
+            self.photo_encoder, pixel_values[photo_mask], self.config.test_time_flip, self.training
+        )
         photo_vectors = real_photo_vectors.new_zeros(batch_size, num_photos, self.config.hidden_size)
         photo_vectors[photo_mask] = real_photo_vectors
         if self.fact_tokenizer is None:
