@@ -62,6 +62,7 @@ def split_outputs(model, processor, houses, batch_size: int = 16) -> dict:
             output_dir,
             per_device_eval_batch_size=batch_size,
             remove_unused_columns=False,  # the transform reads the photos and facts columns
+            dataloader_pin_memory=torch.cuda.is_available(),
             report_to="none",
             disable_tqdm=True,
         )
