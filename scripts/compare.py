@@ -228,28 +228,36 @@ def mean_photos_read(dataset_split, max_photos: int) -> float:
     return float(np.mean([min(len(photos), max_photos) for photos in dataset_split["images"]]))
 
 
+def test_row(split: Split, metric, predictions) -> dict:
+    """The tier metrics of `predictions` on the split's test houses."""
+    test = split.dataset["test"]
+    return metric.compute(predictions=predictions, references=test["label"], label_names=test.features["label"].names)
+
+
+def scored_row(split: Split, metric, predictions, validation_predictions, **settings) -> dict:
+    """A row of a fitted model: its test metrics, its validation accuracy and the settings chosen for it."""
+    validation_labels = np.asarray(split.dataset["validation"]["label"])
+    validation_accuracy = float(np.mean(np.asarray(validation_predictions) == validation_labels))
+    return {**test_row(split, metric, predictions), reporting.VALIDATION_METRIC: validation_accuracy, **settings}
+
+
 def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], metric) -> dict[str, dict]:
     """Always-majority and a logistic regression (C chosen on validation) on each kind of per-house features; when
     the split's report lists listing facts, a logistic regression and gradient boosting on the facts alone, and the
     facts' and each frozen backbone's regressions fused late (facts only / photos only / both). Each row carries its
     validation accuracy."""
     train, validation, test = (split.dataset[name] for name in ("train", "validation", "test"))
-    label_names = train.features["label"].names
-
-    def row(predictions) -> dict:
-        return metric.compute(predictions=predictions, references=test["label"], label_names=label_names)
 
     def fitted(x):
         return baselines.fit_logistic_regression(x[0], train["label"], x[1], validation["label"])
 
     def scored(predictions, validation_predictions, **settings) -> dict:
-        validation_accuracy = float(np.mean(np.asarray(validation_predictions) == np.asarray(validation["label"])))
-        return {**row(predictions), reporting.VALIDATION_METRIC: validation_accuracy, **settings}
+        return scored_row(split, metric, predictions, validation_predictions, **settings)
 
     def logistic_regression_row(classifier, c, x) -> dict:
         return scored(classifier.predict(x[2]), classifier.predict(x[1]), C=c)
 
-    rows = {"always majority": row(baselines.majority_predictions(train["label"], len(test)))}
+    rows = {"always majority": test_row(split, metric, baselines.majority_predictions(train["label"], len(test)))}
     kinds = baselines.fact_kinds(split.report.listing_fields)
     if kinds:
         facts = [baselines.fact_columns(part, kinds) for part in (train, validation, test)]
@@ -329,18 +337,23 @@ def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[di
         for head in args.heads
         for index, split in enumerate(splits)
     }
-    runs = {  # run folder -> (row, head, split index, seed): the rows' runs, then the ensembles' members
-        run_directory(splits[index], row, head, seed): (row, head, index, seed)
-        for (row, head, index), seeds in plan.items()
-        for seed in [seed for seed, _ in seeds] + (args.ensemble_seeds if row in args.ensembles else [])
+    trained_seeds = {  # a row's seeds, and its ensemble members' when it is one of --ensembles
+        row: list(dict.fromkeys(args.seeds + (args.ensemble_seeds if row in args.ensembles else [])))
+        for row in args.models
     }
     pending = []
-    for run_dir, (row, head, index, seed) in runs.items():
+    for row, head, split, seed in (
+        (row, head, split, seed)
+        for row in args.models
+        for head in args.heads
+        for split in splits
+        for seed in trained_seeds[row]
+    ):
+        run_dir = run_directory(split, row, head, seed)
         if os.path.exists(os.path.join(run_dir, "all_results.json")):
             print(f"{run_dir}: done before, kept")
         else:
-            dataset_dir = splits[index].dataset_dir
-            command = training_command(row, head, seed, dataset_dir, run_dir, row_arguments(row, extra))
+            command = training_command(row, head, seed, split.dataset_dir, run_dir, row_arguments(row, extra))
             pending.append((run_dir, command))
     run_all(pending, args.parallel_runs)
 
@@ -386,7 +399,7 @@ def run_outputs(run_dir: str, split: Split, test_time_flip: bool) -> dict:
 def ensemble_rows(args: CompareArguments, split: Split, metric) -> dict[str, dict]:
     """Each --ensembles row × head as the seed ensemble of its runs on this split (and with flip TTA): its test
     metrics and validation accuracy, in the form of a reference row."""
-    label_names = split.dataset["train"].features["label"].names
+    seeds = ", ".join(map(str, args.ensemble_seeds))
     rows = {}
     for row in args.ensembles:
         for head in args.heads:
@@ -396,19 +409,14 @@ def ensemble_rows(args: CompareArguments, split: Split, metric) -> dict[str, dic
                 members = [run_outputs(run_dir, split, flip) for run_dir in run_dirs]
                 predicted = {}
                 for part in ("validation", "test"):
-                    logits, score = ensemble.combined(
+                    logits, _ = ensemble.combined(
                         [torch.tensor(member[part]["logits"]) for member in members],
                         [None if member[part]["score"] is None else torch.tensor(member[part]["score"])
                          for member in members],
                     )  # fmt: skip
                     predicted[part] = logits.argmax(-1).numpy()
-                test, validation = split.dataset["test"], split.dataset["validation"]
-                result = metric.compute(
-                    predictions=predicted["test"], references=test["label"], label_names=label_names
-                )
-                result[reporting.VALIDATION_METRIC] = float(np.mean(predicted["validation"] == validation["label"]))
-                seeds = ", ".join(map(str, args.ensemble_seeds))
-                rows[f"{row} ({head}), ensemble of seeds {seeds}{' + flip TTA' if flip else ''}"] = result
+                name = f"{row} ({head}), ensemble of seeds {seeds}{' + flip TTA' if flip else ''}"
+                rows[name] = scored_row(split, metric, predicted["test"], predicted["validation"])
     return rows
 
 

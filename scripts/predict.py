@@ -147,10 +147,13 @@ def score(members: list[tuple], houses: list[House]) -> list[dict]:
     config = members[0][0].config
     photos = [[Image.open(path) for path in house.stored] for house in houses]
     facts = ListingFactEncoder(config.listing_facts)([house.facts for house in houses])
-    outputs = []
+    inputs_by_processor, outputs = {}, []  # members with the same preprocessing (seeds of one recipe) share it
     for model, processor in members:
-        inputs = processor(photos, max_photos=config.max_photos)
-        outputs.append(model(**inputs, **facts, output_attentions=True))
+        preprocessing = processor.to_json_string()
+        if preprocessing not in inputs_by_processor:
+            inputs_by_processor[preprocessing] = processor(photos, max_photos=config.max_photos)
+        outputs.append(model(**inputs_by_processor[preprocessing], **facts, output_attentions=True))
+    inputs = inputs_by_processor[preprocessing]  # photo_mask: the same for every member (same photos, max_photos)
     logits, scores = combined([output.logits for output in outputs], [output.score for output in outputs])
     photo_attention = mean_or_none([output.photo_attention for output in outputs])
     fact_attention = mean_or_none([output.fact_attention for output in outputs])
