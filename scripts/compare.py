@@ -11,7 +11,7 @@ once, a price-balanced share of the rest validates, and each fold's tiers come f
 stopped). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, a
 linear probe on the frozen backbone's features when vit-pretrained is compared, and with `--listing_fields` the
 facts alone and fused with each probe), with `--ensembles` the seed ensemble of a row's runs (and with
-`--flip_tta` the same with flip test-time augmentation), every metric as a mean over folds
+`--flip_tta` the same with flip test-time augmentation, and each probe too), every metric as a mean over folds
 with its 95 % interval, paired differences between rows on the same folds (which difference is real),
 `results.json`, `results.md`, learning curves, confusion matrices, and for the multi-photo models a page of example
 houses with the attention each photo got.
@@ -41,6 +41,7 @@ from zillow_vit.metrics import load_tier_metric
 from zillow_vit.models import HEAD_TYPES
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 
+FLIP_TTA = " + flip TTA"  # the suffix of a row read with flip test-time augmentation
 TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
 
@@ -277,7 +278,7 @@ def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], met
         x = [np.stack([by_house[house] for house in part["id"]]) for part in (train, validation, test)]
         classifier, c = fitted(x)
         rows[f"{name} + logistic regression"] = logistic_regression_row(classifier, c, x)
-        if kinds and name.startswith("frozen "):
+        if kinds and name.startswith("frozen ") and not name.endswith(FLIP_TTA):
             validation_probabilities, test_probabilities = (
                 (fact_classifier.predict_proba(f), classifier.predict_proba(p)) for f, p in zip(fact_x[1:], x[1:])
             )
@@ -290,16 +291,25 @@ def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], met
     return rows
 
 
-def house_features(splits: list[Split], backbones: list[str], cache_dir: str) -> dict[str, dict[str, np.ndarray]]:
+def house_features(
+    splits: list[Split], backbones: list[str], cache_dir: str, flip_tta: bool = False
+) -> dict[str, dict[str, np.ndarray]]:
     """Per-house features of every house, computed once for all folds (and cached on disk): colour statistics, and
-    each frozen backbone's pooled features averaged over the house's photos."""
+    each frozen backbone's pooled features averaged over the house's photos (with `flip_tta`, also averaged over
+    each photo and its mirror image, the probe's twin of the models' flip test-time augmentation)."""
     houses = pool_houses(splits[0].dataset)
     kinds = {"colour statistics": lambda: baselines.colour_features(houses)}
     for backbone in backbones:
         name = f"frozen {os.path.basename(backbone.rstrip('/'))} features"
-        kinds[name] = lambda backbone=backbone: baselines.backbone_features(
-            houses, AutoModel.from_pretrained(backbone), processor_for_backbone(backbone).photo_transform()
-        )
+        for mirrored in (False, True) if flip_tta else (False,):
+            kinds[name + FLIP_TTA * mirrored] = lambda backbone=backbone, mirrored=mirrored: (
+                baselines.backbone_features(
+                    houses,
+                    AutoModel.from_pretrained(backbone),
+                    processor_for_backbone(backbone).photo_transform(),
+                    mirrored=mirrored,
+                )
+            )
     features = {}
     for name, compute in kinds.items():
         path = os.path.join(cache_dir, f"features - {name}.npz")
@@ -415,7 +425,7 @@ def ensemble_rows(args: CompareArguments, split: Split, metric) -> dict[str, dic
                          for member in members],
                     )  # fmt: skip
                     predicted[part] = logits.argmax(-1).numpy()
-                name = f"{row} ({head}), ensemble of seeds {seeds}{' + flip TTA' if flip else ''}"
+                name = f"{row} ({head}), ensemble of seeds {seeds}{FLIP_TTA * flip}"
                 rows[name] = scored_row(split, metric, predicted["test"], predicted["validation"])
     return rows
 
@@ -437,7 +447,7 @@ def main(argv: list[str] | None = None) -> dict:
     extra = extra_args_by_model(args.run_args)
 
     per_split, runs_by_name, attention_pages = train_models(args, splits, extra)
-    features = house_features(splits, probed_backbones(args, extra), args.output_dir)
+    features = house_features(splits, probed_backbones(args, extra), args.output_dir, args.flip_tta)
     metric = load_tier_metric()
     for split in splits:
         for name, row in {**ensemble_rows(args, split, metric), **reference_rows(split, features, metric)}.items():

@@ -338,8 +338,8 @@ TARGETS = {
             ("no_train_augmentation", '{"train": training,', '{"train": evaluation,'),
             (
                 "sampling_flag_ignored",
-                "HouseTransform(train_photo_transform(processor), max_photos, sample_training_photos, listing_facts)",
-                "HouseTransform(train_photo_transform(processor), max_photos, True, listing_facts)",
+                "HouseTransform(photo_transform, max_photos, sample_training_photos, listing_facts)",
+                "HouseTransform(photo_transform, max_photos, True, listing_facts)",
             ),
             (
                 "timm_crop_pct_ignored",

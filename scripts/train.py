@@ -84,6 +84,14 @@ class DataTrainingArguments(DatasetArguments):
             "choices": ["random", "first"],
         },
     )
+    train_min_crop_scale: float = field(
+        default=0.8,
+        metadata={"help": "Augmentation: the random resized crop keeps this fraction of the photo or more."},
+    )
+    train_colour_jitter: float = field(
+        default=0.0,
+        metadata={"help": "Augmentation: brightness, contrast and saturation jitter of this strength (0: none)."},
+    )
     use_listing_facts: bool = field(
         default=True,
         metadata={
@@ -133,6 +141,10 @@ def check_arguments(model_args: ModelArguments, data_args: DataTrainingArguments
     if model_args.preset not in recipe.presets:
         usage_error(f"--preset {model_args.preset}: {model_args.model} has presets {', '.join(sorted(recipe.presets))}")
     config_overrides(model_args.config_overrides, recipe.config_class)
+    if not 0 < data_args.train_min_crop_scale <= 1:
+        usage_error(f"--train_min_crop_scale {data_args.train_min_crop_scale}: a fraction of the area, in (0, 1]")
+    if data_args.train_colour_jitter < 0:
+        usage_error(f"--train_colour_jitter {data_args.train_colour_jitter}: a strength, 0 or more")
     check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
     if recipe.uses_backbone:
         check_location("--pretrained_model_name_or_path", model_args.pretrained_model_name_or_path)
@@ -202,7 +214,12 @@ def main(argv: list[str] | None = None) -> dict:
     )  # fmt: skip
 
     transforms = house_transforms(
-        image_processor, max_photos, data_args.train_photo_sampling == "random", model.config.listing_facts
+        image_processor,
+        max_photos,
+        data_args.train_photo_sampling == "random",
+        model.config.listing_facts,
+        min_crop_scale=data_args.train_min_crop_scale,
+        colour_jitter=data_args.train_colour_jitter,
     )
     for split, transform in transforms.items():
         dataset[split].set_transform(transform)

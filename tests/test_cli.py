@@ -10,6 +10,9 @@ USAGE_ERRORS = {
     "malformed overrides": (["--config_overrides", "{hidden: 2"], "--config_overrides is not valid JSON"),
     "overrides not an object": (["--config_overrides", "[1, 2]"], "must be a JSON object of config fields"),
     "unknown config field": (["--config_overrides", '{"hiden_size": 2}'], "HouseCNNConfig has no field hiden_size"),
+    "crop scale above 1": (["--train_min_crop_scale", "1.5"], "--train_min_crop_scale 1.5: a fraction of the area"),
+    "crop scale of 0": (["--train_min_crop_scale", "0"], "--train_min_crop_scale 0.0: a fraction of the area"),
+    "negative jitter": (["--train_colour_jitter", "-0.1"], "--train_colour_jitter -0.1: a strength, 0 or more"),
     "missing listing": (["--dataset", "nowhere/houses.json"], "--dataset nowhere/houses.json: no such file"),
     "missing backbone folder": (
         ["--model", "vit-pretrained", "--pretrained_model_name_or_path", "./no-backbone"],

@@ -143,9 +143,36 @@ def test_train_transform_works_at_the_processor_size_mean_and_std():
     assert photo.mean(dim=(1, 2)).tolist() == pytest.approx([0.0, 1.0, 2.0], abs=0.02)
 
 
+def half_black_photo(side=24):
+    pixels = np.zeros((side, side, 3), dtype=np.uint8)
+    pixels[:, side // 2 :] = 255
+    return Image.fromarray(pixels)
+
+
+def test_min_crop_scale_bounds_how_little_of_the_photo_a_training_crop_keeps():
+    """A crop of the whole photo is half white; only small crops can fall into one half."""
+    torch.manual_seed(0)
+
+    def brightness(min_crop_scale):
+        transform = train_photo_transform(PROCESSOR, min_crop_scale=min_crop_scale)
+        return torch.tensor([transform(half_black_photo()).mean().item() for _ in range(50)])
+
+    whole = brightness(1.0)  # (0 and 1 over mean and std 0.5: -1 and 1) → about 0
+    torch.testing.assert_close(whole, torch.zeros(50), rtol=0, atol=0.1)
+    assert (brightness(0.05) - 0).abs().max() > 0.9
+
+
+def test_colour_jitter_changes_colours_only_when_asked():
+    torch.manual_seed(0)
+    for jitter, varies in ((0.0, False), (0.4, True)):
+        transform = train_photo_transform(SHIFTED, colour_jitter=jitter)
+        means = torch.stack([transform(uniform_photo()).mean(dim=(1, 2)) for _ in range(10)])
+        assert bool(means.std(dim=0).max() > 0.05) is varies
+
+
 def test_house_transforms_augment_training_only_and_evaluate_like_the_processor():
     houses = {"images": [[textured_photo(seed) for seed in range(3)]], "label": [1]}
-    transforms = house_transforms(SHIFTED, max_photos=2, sample_training_photos=False)
+    transforms = house_transforms(SHIFTED, max_photos=2, sample_training_photos=False, colour_jitter=0.2)
     expected = SHIFTED([textured_photo(seed) for seed in range(2)])["pixel_values"][0]
     for split in ("validation", "test"):
         assert torch.equal(transforms[split](houses)["pixel_values"][0], expected)

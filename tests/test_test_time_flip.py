@@ -1,10 +1,16 @@
 """Flip test-time augmentation (`config.test_time_flip`): every model reads a photo and its mirror image alike out of
 training, and trains exactly as without it."""
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
+from torchvision.transforms import v2
 
 from dataset_builder import BuildReport
+from zillow_vit import baselines
 from zillow_vit.hub import write_model_card
 from zillow_vit.recipes import MODELS
 
@@ -65,3 +71,23 @@ def test_the_model_card_says_the_photos_are_also_read_mirrored(backbone, tmp_pat
         model.save_pretrained(tmp_path / str(flip))
         write_model_card(tmp_path / str(flip), "vit-scratch", {}, BuildReport(source="synthetic", cut_points=[1, 2]))
         assert ("`config.test_time_flip`" in (tmp_path / str(flip) / "README.md").read_text()) is flip
+
+
+class LeftHalfBackbone(torch.nn.Module):
+    """A "backbone" whose pooled features are the mean of each photo's left half."""
+
+    def forward(self, pixel_values):
+        return SimpleNamespace(pooler_output=pixel_values[..., : pixel_values.shape[-1] // 2].mean(dim=(2, 3)))
+
+
+def test_the_probe_features_read_each_photo_and_its_mirror_image_when_asked():
+    """`backbone_features(mirrored=True)`, the frozen probe's twin of `test_time_flip`: each photo's features are the
+    mean of its own and its mirror image's."""
+    left_black = np.zeros((8, 8, 3), dtype=np.uint8)
+    left_black[:, 4:] = 255
+    houses = {"images": [[Image.fromarray(left_black)] * 2]}
+    to_tensor = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+    plain = baselines.backbone_features(houses, LeftHalfBackbone(), to_tensor)
+    both = baselines.backbone_features(houses, LeftHalfBackbone(), to_tensor, mirrored=True)
+    np.testing.assert_allclose(plain, [[0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(both, [[0.5, 0.5, 0.5]])

@@ -57,14 +57,19 @@ def colour_features(split) -> np.ndarray:
 
 
 @torch.no_grad()
-def backbone_features(split, backbone, transform, batch_size: int = 32) -> np.ndarray:
-    """(houses, features): the frozen backbone's pooled features, averaged over each house's photos."""
+def backbone_features(split, backbone, transform, batch_size: int = 32, mirrored: bool = False) -> np.ndarray:
+    """(houses, features): the frozen backbone's pooled features, averaged over each house's photos (with `mirrored`,
+    each photo's features the mean of its own and its mirror image's, as a model with `test_time_flip` reads it)."""
     backbone.eval()
+
+    def pooled(pixel_values):
+        return torch.cat([backbone(pixel_values=chunk).pooler_output for chunk in pixel_values.split(batch_size)])
+
     features = []
     for photos in tqdm(split["images"], desc="Backbone features", unit="house"):
         pixel_values = torch.stack([transform(photo) for photo in photos])
-        outputs = [backbone(pixel_values=chunk).pooler_output for chunk in pixel_values.split(batch_size)]
-        features.append(torch.cat(outputs).mean(0).numpy())
+        outputs = (pooled(pixel_values) + pooled(pixel_values.flip(-1))) / 2 if mirrored else pooled(pixel_values)
+        features.append(outputs.mean(0).numpy())
     return np.stack(features)
 
 

@@ -94,6 +94,18 @@ MODELS: dict[str, Recipe] = {
                 "photo_num_heads": 6,
                 "house_num_heads": 6,
             },
+            "conv-bn": {  # 4 conv blocks with batch norm at 64 px, no attention: photo = mean of its 4x4 map's tokens,
+                "image_size": 64,  # house = mean of its photo vectors
+                "patch_size": 1,
+                "conv_stem_channels": [32, 64, 128, 128],
+                "conv_stem_batch_norm": True,
+                "hidden_size": 128,
+                "photo_num_layers": 0,
+                "photo_num_heads": 4,
+                "photo_pooling": "mean",
+                "house_num_layers": 0,
+                "classifier_dropout_prob": 0.3,
+            },
         },
         training_defaults={
             "learning_rate": 3e-4,

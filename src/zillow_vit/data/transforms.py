@@ -37,13 +37,18 @@ def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
     return HousePhotoProcessor({"height": height, "width": width}, shortest_edge, source.image_mean, source.image_std)
 
 
-def train_photo_transform(processor: HousePhotoProcessor) -> v2.Compose:
-    """Random resized crop (80–100 % of the photo) and horizontal flip at the processor's size, mean and std."""
+def train_photo_transform(
+    processor: HousePhotoProcessor, min_crop_scale: float = 0.8, colour_jitter: float = 0.0
+) -> v2.Compose:
+    """Random resized crop (`min_crop_scale`–100 % of the photo's area), horizontal flip and, when `colour_jitter` is
+    above 0, brightness, contrast and saturation jitter of that strength, at the processor's size, mean and std."""
+    jitter = [v2.ColorJitter(colour_jitter, colour_jitter, colour_jitter)] if colour_jitter else []
     return v2.Compose(
         [
             v2.ToImage(),
-            v2.RandomResizedCrop(processor.crop_size, scale=(0.8, 1.0), antialias=True),
+            v2.RandomResizedCrop(processor.crop_size, scale=(min_crop_scale, 1.0), antialias=True),
             v2.RandomHorizontalFlip(),
+            *jitter,
             v2.ToDtype(torch.float32, scale=True),
             v2.Normalize(mean=processor.image_mean, std=processor.image_std),
         ]
@@ -85,11 +90,16 @@ class HouseTransform:
 
 
 def house_transforms(
-    processor: HousePhotoProcessor, max_photos: int, sample_training_photos: bool, listing_facts: list[dict] = ()
+    processor: HousePhotoProcessor,
+    max_photos: int,
+    sample_training_photos: bool,
+    listing_facts: list[dict] = (),
+    **augmentation,
 ) -> dict:
-    """`set_transform` functions per split: augmented (and optionally sampled) photos for train, the processor's
-    evaluation transform on the first `max_photos` photos for validation and test; every split with the facts of
-    `listing_facts` (the model's `config.listing_facts`)."""
+    """`set_transform` functions per split: augmented (`train_photo_transform` with `augmentation`) and optionally
+    sampled photos for train, the processor's evaluation transform on the first `max_photos` photos for validation and
+    test; every split with the facts of `listing_facts` (the model's `config.listing_facts`)."""
     evaluation = HouseTransform(processor.photo_transform(), max_photos, False, listing_facts)
-    training = HouseTransform(train_photo_transform(processor), max_photos, sample_training_photos, listing_facts)
+    photo_transform = train_photo_transform(processor, **augmentation)
+    training = HouseTransform(photo_transform, max_photos, sample_training_photos, listing_facts)
     return {"train": training, "validation": evaluation, "test": evaluation}

@@ -23,13 +23,17 @@ class MultiImageViTStemConv(nn.Conv2d):
 
 
 class MultiImageViTConvStem(nn.Sequential):
-    """Early convolutions (as in the scratch CNN): per entry of `conv_stem_channels` a 3x3 conv, ReLU and 2x2
-    max-pool, so the tokens start from local features instead of raw pixels (data-efficient on a few hundred houses)."""
+    """Early convolutions (as in the scratch CNN): per entry of `conv_stem_channels` a 3x3 conv (with
+    `conv_stem_batch_norm`, batch norm after it), ReLU and 2x2 max-pool, so the tokens start from local features
+    instead of raw pixels (data-efficient on a few hundred houses)."""
 
     def __init__(self, config: MultiImageViTConfig):
         blocks, in_channels = [], config.num_channels
+        norm = config.conv_stem_batch_norm
         for out_channels in config.conv_stem_channels:
-            blocks += [MultiImageViTStemConv(in_channels, out_channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            blocks.append(MultiImageViTStemConv(in_channels, out_channels, 3, padding=1, bias=not norm))
+            blocks += [nn.BatchNorm2d(out_channels)] if norm else []
+            blocks += [nn.ReLU(), nn.MaxPool2d(2)]
             in_channels = out_channels
         super().__init__(*blocks)
 
@@ -124,14 +128,16 @@ class MultiImageViTBlock(nn.Module):
 
 
 class MultiImageViTPhotoEncoder(nn.Module):
-    """ViT over single photos: `(n, channels, size, size)` → final-norm [CLS] vectors `(n, hidden_size)`."""
+    """ViT over single photos: `(n, channels, size, size)` → final-norm photo vectors `(n, hidden_size)`: the [CLS]
+    token's (`photo_pooling="cls"`) or the mean of the patch tokens (`"mean"`, no [CLS] token)."""
 
     def __init__(self, config: MultiImageViTConfig):
         super().__init__()
         self.patch_embeddings = MultiImageViTPatchEmbeddings(config)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
+        with_cls = config.photo_pooling == "cls"
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size)) if with_cls else None
         self.position_embeddings = nn.Parameter(
-            torch.zeros(1, self.patch_embeddings.num_patches + 1, config.hidden_size)
+            torch.zeros(1, self.patch_embeddings.num_patches + with_cls, config.hidden_size)
         )
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
         self.layers = nn.ModuleList(
@@ -140,12 +146,13 @@ class MultiImageViTPhotoEncoder(nn.Module):
         self.norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        patches = self.patch_embeddings(pixel_values)
-        cls_tokens = self.cls_token.expand(patches.shape[0], -1, -1)
-        hidden_states = self.dropout(torch.cat([cls_tokens, patches], dim=1) + self.position_embeddings)
+        tokens = self.patch_embeddings(pixel_values)
+        if self.cls_token is not None:
+            tokens = torch.cat([self.cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+        hidden_states = self.dropout(tokens + self.position_embeddings)
         for layer in self.layers:
             hidden_states, _ = layer(hidden_states)
-        return self.norm(hidden_states[:, 0])
+        return self.norm(hidden_states[:, 0] if self.cls_token is not None else hidden_states.mean(dim=1))
 
 
 class MultiImageViTHouseEncoder(nn.Module):
@@ -216,20 +223,26 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         self.classifier = TierHead(config.hidden_size, config.num_labels, config.head_type)
 
     def _init_weights(self, module: nn.Module) -> None:
-        """He init for the conv stem, truncated normal weights elsewhere, zero biases, unit layer norms; a pretrained backbone inside the photo encoder is
+        """He init for the conv stem, truncated normal weights elsewhere, zero biases, unit layer and batch norms; a pretrained backbone inside the photo encoder is
         a `PreTrainedModel` of its own, which transformers initialises (or loads) with its own `_init_weights`."""
         std = self.config.initializer_range
         if isinstance(module, MultiImageViTStemConv):
             init.kaiming_normal_(module.weight, nonlinearity="relu")
-            init.zeros_(module.bias)
+            if module.bias is not None:
+                init.zeros_(module.bias)
         elif isinstance(module, (nn.Linear, nn.Conv2d)):
             init.trunc_normal_(module.weight, std=std)
             init.zeros_(module.bias)
-        elif isinstance(module, nn.LayerNorm):
+        elif isinstance(module, (nn.LayerNorm, nn.BatchNorm2d)):
             init.ones_(module.weight)
             init.zeros_(module.bias)
+            if isinstance(module, nn.BatchNorm2d):
+                init.zeros_(module.running_mean)
+                init.ones_(module.running_var)
+                init.zeros_(module.num_batches_tracked)
         elif isinstance(module, MultiImageViTPhotoEncoder):
-            init.trunc_normal_(module.cls_token, std=std)
+            if module.cls_token is not None:
+                init.trunc_normal_(module.cls_token, std=std)
             init.trunc_normal_(module.position_embeddings, std=std)
         elif isinstance(module, MultiImageViTHouseEncoder) and module.house_token is not None:
             init.trunc_normal_(module.house_token, std=std)
