@@ -153,7 +153,7 @@ def score(members: list[tuple], houses: list[House]) -> list[dict]:
         if preprocessing not in inputs_by_processor:
             inputs_by_processor[preprocessing] = processor(photos, max_photos=config.max_photos)
         outputs.append(model(**inputs_by_processor[preprocessing], **facts, output_attentions=True))
-    inputs = inputs_by_processor[preprocessing]  # photo_mask: the same for every member (same photos, max_photos)
+    inputs = next(iter(inputs_by_processor.values()))  # its photo_mask: every member's (same photos, max_photos)
     logits, scores = combined([output.logits for output in outputs], [output.score for output in outputs])
     photo_attention = mean_or_none([output.photo_attention for output in outputs])
     fact_attention = mean_or_none([output.fact_attention for output in outputs])

@@ -30,6 +30,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from .models.house_inputs import encode_photos
+
 REGULARISATION_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 BOOSTING_GRID = tuple(
     {"max_depth": depth, "learning_rate": rate, "min_samples_leaf": leaf}
@@ -68,8 +70,7 @@ def backbone_features(split, backbone, transform, batch_size: int = 32, mirrored
     features = []
     for photos in tqdm(split["images"], desc="Backbone features", unit="house"):
         pixel_values = torch.stack([transform(photo) for photo in photos])
-        outputs = (pooled(pixel_values) + pooled(pixel_values.flip(-1))) / 2 if mirrored else pooled(pixel_values)
-        features.append(outputs.mean(0).numpy())
+        features.append(encode_photos(pooled, pixel_values, mirrored, training=False).mean(0).numpy())
     return np.stack(features)
 
 

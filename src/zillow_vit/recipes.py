@@ -94,8 +94,10 @@ MODELS: dict[str, Recipe] = {
                 "photo_num_heads": 6,
                 "house_num_heads": 6,
             },
-            "conv-bn": {  # 4 conv blocks with batch norm at 64 px, no attention: photo = mean of its 4x4 map's tokens,
-                "image_size": 64,  # house = mean of its photo vectors
+            # 4 conv blocks with batch norm at 64 px and no attention: a photo is the mean of its 4x4 map's tokens,
+            # a house the mean of its photo vectors
+            "conv-bn": {
+                "image_size": 64,
                 "patch_size": 1,
                 "conv_stem_channels": [32, 64, 128, 128],
                 "conv_stem_batch_norm": True,
