@@ -28,7 +28,7 @@ from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
 from zillow_vit.models import HEAD_TYPES, MultiPhotoHouseClassifier
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
-from zillow_vit.training import FreezeBackboneCallback, backbone_optimizer
+from zillow_vit.training import FreezeBackboneCallback, backbone_optimizer, peak_memory_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
         if checkpoint is not None:
             logger.info("Resuming from %s (use another --output_dir to start afresh)", checkpoint)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    train_result.metrics["model_parameters"] = model.num_parameters()
+    train_result.metrics.update(model_parameters=model.num_parameters(), **peak_memory_metrics())
     trainer.save_model()
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)

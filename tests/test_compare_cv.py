@@ -9,6 +9,7 @@ from datasets import load_from_disk
 
 from dataset_builder import price_tier, tercile_cut_points
 from dataset_builder.folds import assign_folds
+from zillow_vit import reporting
 
 from conftest import load_script
 
@@ -60,6 +61,9 @@ def test_rows_carry_intervals_over_folds_and_paired_differences(cross_validation
     low, high = row["accuracy"]["ci95"]
     assert low <= row["accuracy"]["mean"] <= high
     assert sum(map(sum, row["test_confusion_matrix"])) == 60
+    runs = [output_dir / f"fold-{fold}" / "runs" / "cnn-classification-seed0" for fold in (1, 2, 3)]
+    peaks = [json.loads((run / "all_results.json").read_text())["peak_rss_mib"] for run in runs]
+    assert row["peak_rss_mib"] == max(peaks)
     saved = json.loads((output_dir / "results.json").read_text())
     pair = next(d for d in saved["paired_differences"] if d["second"] == "always majority")
     per_fold = [a - b for a, b in zip(row["accuracy"]["values"], rows["always majority"]["accuracy"]["values"])]
@@ -68,6 +72,7 @@ def test_rows_carry_intervals_over_folds_and_paired_differences(cross_validation
     assert (
         "3-fold cross-validation, 60 test houses per seed" in table
         and "| cnn (classification) | always majority |" in table
+        and f"| {max(peaks):.0f} |" in table
     )
 
 
@@ -100,3 +105,23 @@ def test_saved_folds_of_other_houses_are_refused(cross_validation, capsys):
     with pytest.raises(SystemExit) as stopped:
         load_script("compare").main(other)
     assert stopped.value.code == 2 and "was saved with other houses" in capsys.readouterr().err
+
+
+def test_a_rows_peak_memory_is_the_largest_of_its_runs_and_unknown_when_a_run_did_not_record_it():
+    def run(seed: int, **memory) -> reporting.RunResult:
+        metrics = {f"test_{metric}": 0.5 for metric in reporting.REPORTED_METRICS}
+        metrics |= {"eval_accuracy": 0.5, "train_runtime": 1.0, "train_samples_per_second": 1.0}
+        metrics |= {"test_confusion_matrix": "[[1, 0, 0], [0, 1, 0], [0, 0, 1]]", **memory}
+        return reporting.RunResult("cnn", seed, metrics, [], 10)
+
+    folds = [
+        reporting.summarize([run(0, peak_rss_mib=300.0), run(1, peak_rss_mib=900.0)]),
+        reporting.summarize([run(0, peak_rss_mib=700.0, peak_gpu_memory_mib=50.0), run(1, peak_rss_mib=100.0)]),
+    ]
+    assert folds[0]["peak_rss_mib"] == 900.0 and "peak_gpu_memory_mib" not in folds[1]
+    row = reporting.across_splits(folds)
+    assert row["peak_rss_mib"] == 900.0 and "peak_gpu_memory_mib" not in row
+    assert reporting.results_markdown({"cnn": row}, "t").splitlines()[-1].endswith("| 900 |")
+    older = reporting.across_splits([folds[0], reporting.summarize([run(0), run(1)])])
+    assert "peak_rss_mib" not in older
+    assert reporting.results_markdown({"cnn": older}, "t").splitlines()[-1].endswith("| – |")

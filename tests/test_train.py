@@ -8,6 +8,7 @@ at most sqrt(2 * 0.25 / 120) = 0.065 when equally good, so a gap of 0.2 is over 
 
 import json
 
+import psutil
 import pytest
 import torch
 import torch.nn.functional as F
@@ -55,6 +56,7 @@ def test_cnn_trains_above_chance_and_writes_the_run_directory(cnn_run):
     for key in ("eval_accuracy", "test_accuracy", "test_f1_macro", "test_recall_cheap", "test_tier_mae", "train_loss"):
         assert key in results
     assert sum(map(sum, json.loads(results["test_confusion_matrix"]))) == 120
+    assert 100 < results["peak_rss_mib"] < psutil.virtual_memory().total / 2**20  # this process: torch alone is more
     report = json.loads((output_dir / "build_report.json").read_text())
     model = AutoModelForImageClassification.from_pretrained(output_dir)
     assert model.config.tier_cut_points == report["cut_points"]

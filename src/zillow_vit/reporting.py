@@ -38,6 +38,7 @@ class RunResult:
         return self.metrics["train_samples_per_second"] * self.photos_per_house
 
 
+PEAK_MEMORY_KEYS = ("peak_rss_mib", "peak_gpu_memory_mib")  # train.py's metrics (zillow_vit.training)
 CURVE_SOURCES = ("trainer_state", "tensorboard", "trackio")
 
 
@@ -110,6 +111,9 @@ def summarize(runs: list[RunResult]) -> dict:
         summary[metric] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
     summary["train_seconds"] = float(np.mean([run.metrics["train_runtime"] for run in runs]))
     summary["images_per_second"] = float(np.mean([run.images_per_second for run in runs]))
+    for key in PEAK_MEMORY_KEYS:  # runs of older versions did not record it
+        if all(key in run.metrics for run in runs):
+            summary[key] = float(max(run.metrics[key] for run in runs))
     summary["test_confusion_matrix"] = sum(run.test_confusion for run in runs).tolist()
     return summary
 
@@ -143,6 +147,9 @@ def across_splits(summaries: list[dict]) -> dict:
     for key in ("train_seconds", "images_per_second"):
         if key in summaries[0]:
             row[key] = float(np.mean([summary[key] for summary in summaries]))
+    for key in PEAK_MEMORY_KEYS:
+        if all(key in summary for summary in summaries):
+            row[key] = max(summary[key] for summary in summaries)
     row["test_confusion_matrix"] = np.sum([summary["test_confusion_matrix"] for summary in summaries], axis=0).tolist()
     return row
 
@@ -178,15 +185,23 @@ def _cell(value: dict) -> str:
     return f"{value['mean']:.3f} ± {value['std']:.3f}"
 
 
+def _memory_cell(row: dict) -> str:
+    """The row's peak memory over its runs: the training process's resident memory, and GPU memory where used."""
+    if "peak_rss_mib" not in row:
+        return "–"
+    gpu = f" (GPU {row['peak_gpu_memory_mib']:.0f})" if "peak_gpu_memory_mib" in row else ""
+    return f"{row['peak_rss_mib']:.0f}{gpu}"
+
+
 def results_markdown(rows: dict[str, dict], title: str) -> str:
     """A table of `rows` (name → row): mean with its 95 % interval over folds (or ± std over seeds on one split);
-    reference rows have no size or speed."""
+    reference rows have no size, speed or memory."""
     lines = [
         f"# {title}",
         "",
         "| model | validation accuracy | test accuracy | macro-F1 | tier MAE | off-by-two | parameters | train s "
-        "| images/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| images/s | peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in rows.items():
         cells = [_cell(row[m]) if m in row else "–" for m in (VALIDATION_METRIC, *REPORTED_METRICS)]
@@ -194,7 +209,7 @@ def results_markdown(rows: dict[str, dict], title: str) -> str:
         speed = (
             [f"{row['train_seconds']:.0f}", f"{row['images_per_second']:.1f}"] if "train_seconds" in row else ["–", "–"]
         )
-        lines.append(f"| {name} | " + " | ".join(cells + [size, *speed]) + " |")
+        lines.append(f"| {name} | " + " | ".join(cells + [size, *speed, _memory_cell(row)]) + " |")
     return "\n".join(lines) + "\n"
 
 

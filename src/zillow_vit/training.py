@@ -1,6 +1,9 @@
-"""Fine-tuning pieces for `Trainer`: a lower learning rate for the pretrained body, and linear probing first."""
+"""Training pieces for `Trainer`: a lower learning rate for the pretrained body, linear probing first, and the
+run's peak memory."""
 
 import logging
+import resource
+import sys
 
 import torch
 from transformers import TrainerCallback, TrainingArguments
@@ -61,3 +64,13 @@ class FreezeBackboneCallback(TrainerCallback):
             self.eval_hook.remove()
             self.eval_hook = None
             logger.info("Backbone unfrozen after epoch %d", self.epochs)
+
+
+def peak_memory_metrics() -> dict[str, float]:
+    """This process's peak resident memory so far and, on CUDA, its peak allocated GPU memory, in MiB (metrics of
+    the run: `peak_rss_mib`, `peak_gpu_memory_mib`)."""
+    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    metrics = {"peak_rss_mib": max_rss / (2**20 if sys.platform == "darwin" else 2**10)}
+    if torch.cuda.is_available():
+        metrics["peak_gpu_memory_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return metrics
