@@ -20,7 +20,6 @@ The load average before each build is printed beside it: other processes share t
 import json
 import os
 import random
-import resource
 import shutil
 import signal
 import statistics
@@ -39,6 +38,7 @@ import psutil
 from transformers import HfArgumentParser
 
 from zillow_vit.benchmarking import cpu_name, photo_like, print_table
+from zillow_vit.training import peak_rss_mib
 
 STORED_SHORT_SIDE = 256
 
@@ -146,7 +146,7 @@ def timed_build(listing_url: str, cache_dir: str, cores: list[int], download_wor
         "wall_s": wall_s,
         "cpu_s": (cpu_end.user - cpu_start.user) + (cpu_end.system - cpu_start.system),
         "imported_rss_mib": imported_rss / 2**20,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 

@@ -14,7 +14,6 @@ includes gradients and AdamW state: on CUDA `max_memory_allocated` of each count
 peak RSS, which only ever grows, so each count's figure is the peak up to it (counts run ascending).
 """
 
-import resource
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ from transformers import HfArgumentParser
 
 from zillow_vit.benchmarking import machine_summary, print_table
 from zillow_vit.recipes import MODELS
+from zillow_vit.training import peak_rss_mib
 
 MULTI_PHOTO_MODELS = [name for name, recipe in MODELS.items() if recipe.make_config().max_photos > 1]
 
@@ -65,11 +65,8 @@ class PeakMemory:
 
     def growth_mib(self) -> float:
         if self.device.type == "cuda":
-            peak = torch.cuda.max_memory_allocated(self.device)
-        else:
-            max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            peak = max_rss if sys.platform == "darwin" else max_rss * 1024  # bytes on macOS, KiB on Linux
-        return (peak - self.baseline) / 2**20
+            return (torch.cuda.max_memory_allocated(self.device) - self.baseline) / 2**20
+        return peak_rss_mib() - self.baseline / 2**20
 
 
 def step_times(model, optimizer, batch: dict, steps: int, bf16: bool) -> list[float]:

@@ -66,11 +66,16 @@ class FreezeBackboneCallback(TrainerCallback):
             logger.info("Backbone unfrozen after epoch %d", self.epochs)
 
 
-def peak_memory_metrics() -> dict[str, float]:
-    """This process's peak resident memory so far and, on CUDA, its peak allocated GPU memory, in MiB (metrics of
-    the run: `peak_rss_mib`, `peak_gpu_memory_mib`)."""
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB."""
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    metrics = {"peak_rss_mib": max_rss / (2**20 if sys.platform == "darwin" else 2**10)}
+    return max_rss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def peak_memory_metrics() -> dict[str, float]:
+    """`peak_rss_mib` and, on CUDA, the process's peak allocated GPU memory in MiB (`peak_gpu_memory_mib`): metrics
+    of the run."""
+    metrics = {"peak_rss_mib": peak_rss_mib()}
     if torch.cuda.is_available():
         metrics["peak_gpu_memory_mib"] = torch.cuda.max_memory_allocated() / 2**20
     return metrics
