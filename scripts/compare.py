@@ -9,14 +9,15 @@ once, a price-balanced share of the rest validates, and each fold's tiers come f
 `--folds 0` the dataset's own train/validation/test split is used. Each run is `scripts/train.py` in its own process
 (OUTPUT_DIR/fold-K/runs/...; finished runs and fold datasets are kept, so an interrupted comparison picks up where it
 stopped). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, a
-linear probe on the frozen backbone's features when vit-pretrained is compared, and with `--listing_fields` the
-facts alone and fused with each probe), with `--ensembles` the seed ensemble of a row's runs (and with
-`--flip_tta` the same with flip test-time augmentation, and each probe too), every metric as a mean over folds
-with its 95 % interval, paired differences between rows on the same folds (which difference is real),
-`results.json`, `results.md`, learning curves, confusion matrices, and for the multi-photo models a page of example
-houses with the attention each photo got.
+linear probe on the frozen backbone's features when vit-pretrained is compared (`--probe_readings`: its pooled
+output, and/or every stage), and with `--listing_fields` the facts alone and fused with each probe), with
+`--ensembles` the seed ensemble of a row's runs (and with `--flip_tta` the same with flip test-time augmentation,
+and each probe too), every metric as a mean over folds with its 95 % interval, paired differences between rows on
+the same folds (which difference is real), `results.json`, `results.md`, learning curves, confusion matrices, and
+for the multi-photo models a page of example houses with the attention each photo got.
 """
 
+import itertools
 import json
 import os
 import shlex
@@ -42,6 +43,7 @@ from zillow_vit.models import HEAD_TYPES
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 
 FLIP_TTA = " + flip TTA"  # the suffix of a row read with flip test-time augmentation
+READING_NAMES = {"pooled": "", "all-stages": " all-stages"}  # in a probe row's name, after the backbone's
 TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
 
@@ -92,6 +94,14 @@ class CompareArguments:
         metadata={
             "help": "Backbones (Hub ids or folders) whose frozen features get a logistic-regression probe row "
             "(default: the backbone of vit-pretrained, when it is compared)."
+        },
+    )
+    probe_readings: list[str] = field(
+        default_factory=lambda: ["pooled"],
+        metadata={
+            "help": 'What each probe reads of its frozen backbone: "pooled" (its pooled output) and/or "all-stages" '
+            "(that and every stage's hidden states averaged over positions); a row per reading.",
+            "choices": list(baselines.PROBE_READINGS),
         },
     )
     trackio_project: str = field(
@@ -292,24 +302,25 @@ def reference_rows(split: Split, features: dict[str, dict[str, np.ndarray]], met
 
 
 def house_features(
-    splits: list[Split], backbones: list[str], cache_dir: str, flip_tta: bool = False
+    splits: list[Split], backbones: list[str], cache_dir: str, flip_tta: bool = False, readings=("pooled",)
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per-house features of every house, computed once for all folds (and cached on disk): colour statistics, and
-    each frozen backbone's pooled features averaged over the house's photos (with `flip_tta`, also averaged over
-    each photo and its mirror image, the probe's twin of the models' flip test-time augmentation)."""
+    each frozen backbone's features (each of `readings`, `baselines.photo_features`) averaged over the house's photos
+    (with `flip_tta`, also averaged over each photo and its mirror image, the probe's twin of the models' flip
+    test-time augmentation)."""
     houses = pool_houses(splits[0].dataset)
     kinds = {"colour statistics": lambda: baselines.colour_features(houses)}
-    for backbone in backbones:
-        name = f"frozen {os.path.basename(backbone.rstrip('/'))} features"
-        for mirrored in (False, True) if flip_tta else (False,):
-            kinds[name + FLIP_TTA * mirrored] = lambda backbone=backbone, mirrored=mirrored: (
-                baselines.backbone_features(
-                    houses,
-                    AutoModel.from_pretrained(backbone),
-                    processor_for_backbone(backbone).photo_transform(),
-                    mirrored=mirrored,
-                )
+    for backbone, reading, mirrored in itertools.product(backbones, readings, (False, True) if flip_tta else (False,)):
+        name = f"frozen {os.path.basename(backbone.rstrip('/'))}{READING_NAMES[reading]} features"
+        kinds[name + FLIP_TTA * mirrored] = lambda backbone=backbone, mirrored=mirrored, reading=reading: (
+            baselines.backbone_features(
+                houses,
+                AutoModel.from_pretrained(backbone),
+                processor_for_backbone(backbone).photo_transform(),
+                mirrored=mirrored,
+                reading=reading,
             )
+        )
     features = {}
     for name, compute in kinds.items():
         path = os.path.join(cache_dir, f"features - {name}.npz")
@@ -447,7 +458,9 @@ def main(argv: list[str] | None = None) -> dict:
     extra = extra_args_by_model(args.run_args)
 
     per_split, runs_by_name, attention_pages = train_models(args, splits, extra)
-    features = house_features(splits, probed_backbones(args, extra), args.output_dir, args.flip_tta)
+    features = house_features(
+        splits, probed_backbones(args, extra), args.output_dir, args.flip_tta, args.probe_readings
+    )
     metric = load_tier_metric()
     for split in splits:
         for name, row in {**ensemble_rows(args, split, metric), **reference_rows(split, features, metric)}.items():

@@ -4,7 +4,9 @@
 - `colour_features`: per house, the mean over its photos of per-channel means, standard deviations and
   8-bin histograms: a non-deep baseline that sees only colour.
 - `backbone_features`: per house, the mean over its photos of a frozen pretrained backbone's pooled
-  features; a logistic regression on them is the linear probe that fine-tuning should beat.
+  features; a logistic regression on them is the linear probe that fine-tuning should beat. With the reading
+  "all-stages", each photo's pooled features are joined by every stage's hidden states averaged over their
+  positions (textures and parts as well as objects): the probe on all the frozen backbone says.
 
 `fit_logistic_regression` chooses the regularisation on the validation split, never on test.
 
@@ -41,6 +43,7 @@ BOOSTING_SEED = 0
 MAX_TREE_CATEGORIES = 250  # HistGradientBoostingClassifier takes at most 255 bins of a categorical feature
 NUMBER, CATEGORY = "number", "category"  # the kinds of a listing fact (as dataset_builder.facts names them)
 MISSING_CATEGORY = "(missing)"
+PROBE_READINGS = ("pooled", "all-stages")  # what of a frozen backbone a probe reads (`photo_features`)
 
 
 def majority_predictions(train_labels, num_test: int) -> np.ndarray:
@@ -58,14 +61,30 @@ def colour_features(split) -> np.ndarray:
     return np.stack([np.mean([photo_colour_statistics(p) for p in photos], axis=0) for photos in split["images"]])
 
 
+def photo_features(backbone, pixel_values: torch.Tensor, reading: str = "pooled") -> torch.Tensor:
+    """`(n, features)`: a backbone's pooled output for photos `(n, 3, H, W)`; with "all-stages", followed by each of
+    its hidden states averaged over positions (a feature map's height and width, a token sequence's tokens)."""
+    if reading not in PROBE_READINGS:
+        raise ValueError(f"reading must be one of {PROBE_READINGS}, got {reading!r}")
+    if reading == "pooled":
+        return backbone(pixel_values=pixel_values).pooler_output
+    outputs = backbone(pixel_values=pixel_values, output_hidden_states=True)
+    stages = [state.mean(dim=(2, 3)) if state.dim() == 4 else state.mean(dim=1) for state in outputs.hidden_states]
+    return torch.cat([outputs.pooler_output, *stages], dim=1)
+
+
 @torch.no_grad()
-def backbone_features(split, backbone, transform, batch_size: int = 32, mirrored: bool = False) -> np.ndarray:
-    """(houses, features): the frozen backbone's pooled features, averaged over each house's photos (with `mirrored`,
-    each photo's features the mean of its own and its mirror image's, as a model with `test_time_flip` reads it)."""
+def backbone_features(
+    split, backbone, transform, batch_size: int = 32, mirrored: bool = False, reading: str = "pooled"
+) -> np.ndarray:
+    """(houses, features): the frozen backbone's `photo_features` (`reading`), averaged over each house's photos (with
+    `mirrored`, each photo's features the mean of its own and its mirror image's, as a model with `test_time_flip`
+    reads it)."""
     backbone.eval()
 
     def pooled(pixel_values):
-        return torch.cat([backbone(pixel_values=chunk).pooler_output for chunk in pixel_values.split(batch_size)])
+        chunks = pixel_values.split(batch_size)
+        return torch.cat([photo_features(backbone, chunk, reading) for chunk in chunks])
 
     features = []
     for photos in tqdm(split["images"], desc="Backbone features", unit="house"):
