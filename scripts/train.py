@@ -28,7 +28,12 @@ from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
 from zillow_vit.models import HEAD_TYPES, MultiPhotoHouseClassifier
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
-from zillow_vit.training import FreezeBackboneCallback, backbone_optimizer, peak_memory_metrics
+from zillow_vit.training import (
+    FreezeBackboneCallback,
+    backbone_optimizer,
+    freeze_batch_norm_statistics,
+    peak_memory_metrics,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +73,13 @@ class ModelArguments:
     )
     freeze_backbone_epochs: int = field(
         default=0, metadata={"help": "vit-pretrained: train only the new layers for this many epochs first."}
+    )
+    freeze_backbone_batch_norm: bool = field(
+        default=False,
+        metadata={
+            "help": "vit-pretrained: keep the backbone's batch-norm running statistics as pretrained while it trains "
+            "(a few houses per batch make poor statistics); their scale and shift still learn."
+        },
     )
 
 
@@ -148,6 +160,8 @@ def check_arguments(model_args: ModelArguments, data_args: DataTrainingArguments
     check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
     if recipe.uses_backbone:
         check_location("--pretrained_model_name_or_path", model_args.pretrained_model_name_or_path)
+    elif model_args.freeze_backbone_epochs or model_args.freeze_backbone_batch_norm:
+        usage_error(f"--freeze_backbone_*: {model_args.model} has no pretrained backbone (vit-pretrained has)")
 
 
 def setup_logging(training_args: TrainingArguments) -> None:
@@ -207,6 +221,8 @@ def main(argv: list[str] | None = None) -> dict:
         **{**config_overrides(model_args.config_overrides, entry.config_class), **run_fields},
     )
     prepare_for_hub(model)  # every checkpoint and the final save carry auto_map and the model's .py files
+    if model_args.freeze_backbone_batch_norm:
+        freeze_batch_norm_statistics(model.backbone)
     max_photos = model.config.max_photos
     logger.info(
         "Model %s (%s preset, %s head): %.2f M parameters, up to %d photos per house",

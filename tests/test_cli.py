@@ -14,6 +14,14 @@ USAGE_ERRORS = {
     "crop scale of 0": (["--train_min_crop_scale", "0"], "--train_min_crop_scale 0.0: a fraction of the area"),
     "negative jitter": (["--train_colour_jitter", "-0.1"], "--train_colour_jitter -0.1: a strength, 0 or more"),
     "missing listing": (["--dataset", "nowhere/houses.json"], "--dataset nowhere/houses.json: no such file"),
+    "frozen batch norm without a backbone": (
+        ["--model", "vit-scratch", "--freeze_backbone_batch_norm", "true"],
+        "--freeze_backbone_*: vit-scratch has no pretrained backbone",
+    ),
+    "probe epochs without a backbone": (
+        ["--freeze_backbone_epochs", "2"],
+        "--freeze_backbone_*: cnn has no pretrained backbone",
+    ),
     "missing backbone folder": (
         ["--model", "vit-pretrained", "--pretrained_model_name_or_path", "./no-backbone"],
         "--pretrained_model_name_or_path ./no-backbone: no such file or folder",

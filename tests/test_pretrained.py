@@ -120,6 +120,26 @@ def test_backbone_stays_frozen_for_its_epochs_then_is_fine_tuned(backbone, tmp_p
     assert trained.config.encoder.model_type in ("vit", "timm_wrapper")
 
 
+def batch_norm_statistics(state):
+    return {name: tensor for name, tensor in state.items() if name.endswith(BATCH_NORM_STATISTICS)}
+
+
+BATCH_NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def test_frozen_batch_norm_keeps_the_backbones_statistics_while_its_weights_learn(backbones, tmp_path):
+    """`--freeze_backbone_batch_norm`: after training, the timm backbone's batch-norm running statistics are the
+    pretrained ones while its convolutions learned; without the flag the statistics move."""
+    pretrained = encoder_state(backbones["timm"])
+    _, kept = train(backbones["timm"], tmp_path / "kept", "--freeze_backbone_batch_norm", "true")
+    _, moved = train(backbones["timm"], tmp_path / "moved")
+    kept_state = kept.backbone.state_dict()
+    assert batch_norm_statistics(pretrained)
+    assert same_weights(batch_norm_statistics(kept_state), batch_norm_statistics(pretrained))
+    assert not same_weights(batch_norm_statistics(moved.backbone.state_dict()), batch_norm_statistics(pretrained))
+    assert not torch.equal(kept_state["timm_model.conv_stem.weight"], pretrained["timm_model.conv_stem.weight"])
+
+
 @pytest.fixture(scope="module")
 def one_step_run(backbones, tmp_path_factory):
     """One plain SGD-like Adam step with the backbone at a quarter of the learning rate (no warmup, no decay)."""

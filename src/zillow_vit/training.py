@@ -1,5 +1,5 @@
-"""Training pieces for `Trainer`: a lower learning rate for the pretrained body, linear probing first, and the
-run's peak memory."""
+"""Training pieces for `Trainer`: a lower learning rate for the pretrained body, linear probing first, the body's
+batch-norm statistics kept, and the run's peak memory."""
 
 import logging
 import resource
@@ -39,6 +39,13 @@ def backbone_optimizer(model: torch.nn.Module, args: TrainingArguments, backbone
 
 def keep_in_eval_mode(module: torch.nn.Module, inputs) -> None:
     module.eval()
+
+
+def freeze_batch_norm_statistics(module: torch.nn.Module) -> list:
+    """Keeps every batch-norm layer of `module` in eval mode at each forward, so training leaves its running
+    statistics as they were (its scale and shift still learn); the hooks' handles."""
+    layers = [layer for layer in module.modules() if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm)]
+    return [layer.register_forward_pre_hook(keep_in_eval_mode) for layer in layers]
 
 
 class FreezeBackboneCallback(TrainerCallback):
