@@ -82,14 +82,13 @@ def backbone_features(
     reads it)."""
     backbone.eval()
 
-    def pooled(pixel_values):
-        chunks = pixel_values.split(batch_size)
-        return torch.cat([photo_features(backbone, chunk, reading) for chunk in chunks])
+    def encode(pixel_values):
+        return torch.cat([photo_features(backbone, chunk, reading) for chunk in pixel_values.split(batch_size)])
 
     features = []
     for photos in tqdm(split["images"], desc="Backbone features", unit="house"):
         pixel_values = torch.stack([transform(photo) for photo in photos])
-        features.append(encode_photos(pooled, pixel_values, mirrored, training=False).mean(0).numpy())
+        features.append(encode_photos(encode, pixel_values, mirrored, training=False).mean(0).numpy())
     return np.stack(features)
 
 
