@@ -43,7 +43,6 @@ from zillow_vit.models import HEAD_TYPES
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 
 FLIP_TTA = " + flip TTA"  # the suffix of a row read with flip test-time augmentation
-READING_NAMES = {"pooled": "", "all-stages": " all-stages"}  # in a probe row's name, after the backbone's
 TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
 
@@ -311,7 +310,8 @@ def house_features(
     houses = pool_houses(splits[0].dataset)
     kinds = {"colour statistics": lambda: baselines.colour_features(houses)}
     for backbone, reading, mirrored in itertools.product(backbones, readings, (False, True) if flip_tta else (False,)):
-        name = f"frozen {os.path.basename(backbone.rstrip('/'))}{READING_NAMES[reading]} features"
+        reading_name = "" if reading == "pooled" else f" {reading}"  # the pooled probe keeps its earlier rows' name
+        name = f"frozen {os.path.basename(backbone.rstrip('/'))}{reading_name} features"
         kinds[name + FLIP_TTA * mirrored] = lambda backbone=backbone, mirrored=mirrored, reading=reading: (
             baselines.backbone_features(
                 houses,

@@ -99,6 +99,11 @@ def trackio_scalars(project: str, run_name: str) -> dict[int, dict[str, float]]:
     return scalars
 
 
+def peak_memory(records: list[dict]) -> dict[str, float]:
+    """Each of `PEAK_MEMORY_KEYS` that every record holds (runs of older versions did not record it), at its largest."""
+    return {key: float(max(r[key] for r in records)) for key in PEAK_MEMORY_KEYS if all(key in r for r in records)}
+
+
 def summarize(runs: list[RunResult]) -> dict:
     """Mean and std over seeds of the test metrics and of the validation accuracy (what rows are chosen on), plus
     size and speed."""
@@ -111,9 +116,7 @@ def summarize(runs: list[RunResult]) -> dict:
         summary[metric] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
     summary["train_seconds"] = float(np.mean([run.metrics["train_runtime"] for run in runs]))
     summary["images_per_second"] = float(np.mean([run.images_per_second for run in runs]))
-    for key in PEAK_MEMORY_KEYS:  # runs of older versions did not record it
-        if all(key in run.metrics for run in runs):
-            summary[key] = float(max(run.metrics[key] for run in runs))
+    summary |= peak_memory([run.metrics for run in runs])
     summary["test_confusion_matrix"] = sum(run.test_confusion for run in runs).tolist()
     return summary
 
@@ -147,9 +150,7 @@ def across_splits(summaries: list[dict]) -> dict:
     for key in ("train_seconds", "images_per_second"):
         if key in summaries[0]:
             row[key] = float(np.mean([summary[key] for summary in summaries]))
-    for key in PEAK_MEMORY_KEYS:
-        if all(key in summary for summary in summaries):
-            row[key] = max(summary[key] for summary in summaries)
+    row |= peak_memory(summaries)
     row["test_confusion_matrix"] = np.sum([summary["test_confusion_matrix"] for summary in summaries], axis=0).tolist()
     return row
 
