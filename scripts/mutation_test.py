@@ -413,9 +413,15 @@ TARGETS = {
             ),
             (
                 "backbone_scale_not_passed",
-                "backbone_optimizer(model, training_args, model_args.backbone_learning_rate_scale)",
-                "backbone_optimizer(model, training_args, 1.0)",
+                "model, training_args, model_args.backbone_learning_rate_scale, model_args.backbone_layer_decay",
+                "model, training_args, 1.0, model_args.backbone_layer_decay",
                 ("tests/test_pretrained.py::test_backbone_learns_at_its_scaled_learning_rate",),
+            ),
+            (
+                "layer_decay_not_passed",
+                "model, training_args, model_args.backbone_learning_rate_scale, model_args.backbone_layer_decay",
+                "model, training_args, model_args.backbone_learning_rate_scale",
+                ("tests/test_pretrained.py::test_layer_decay_moves_each_backbone_block_less_than_the_one_above",),
             ),
         )
         + mutations(
@@ -440,12 +446,24 @@ TARGETS = {
             ),
             (
                 "backbone_scale_ignored",
-                '"lr": args.learning_rate * (backbone_lr_scale if in_body else 1.0),',
-                '"lr": args.learning_rate,',
+                "id(parameter): backbone_lr_scale * layer_decay ** (top - depths[name])",
+                "id(parameter): layer_decay ** (top - depths[name])",
                 (
                     "tests/test_pretrained.py::test_backbone_optimizer_groups",
                     "tests/test_pretrained.py::test_backbone_learns_at_its_scaled_learning_rate",
                 ),
+            ),
+            (
+                "layer_decay_ignored",
+                "id(parameter): backbone_lr_scale * layer_decay ** (top - depths[name])",
+                "id(parameter): backbone_lr_scale",
+                ("tests/test_pretrained.py::test_layer_decay_moves_each_backbone_block_less_than_the_one_above",),
+            ),
+            (
+                "head_of_backbone_at_its_input_depth",
+                "(top if seen_block else 0)",
+                "0",
+                ("tests/test_pretrained.py::test_backbone_depths_count_blocks_from_the_input",),
             ),
         )
         + mutations(

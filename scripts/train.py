@@ -71,6 +71,13 @@ class ModelArguments:
     backbone_learning_rate_scale: float = field(
         default=1.0, metadata={"help": "vit-pretrained: the backbone learns at learning_rate times this."}
     )
+    backbone_layer_decay: float = field(
+        default=1.0,
+        metadata={
+            "help": "vit-pretrained: layer-wise learning-rate decay; each backbone block learns at this times the rate "
+            "of the block above it, the top one at learning_rate times backbone_learning_rate_scale (1: no decay)."
+        },
+    )
     freeze_backbone_epochs: int = field(
         default=0, metadata={"help": "vit-pretrained: train only the new layers for this many epochs first."}
     )
@@ -160,8 +167,15 @@ def check_arguments(model_args: ModelArguments, data_args: DataTrainingArguments
     check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
     if recipe.uses_backbone:
         check_location("--pretrained_model_name_or_path", model_args.pretrained_model_name_or_path)
-    elif model_args.freeze_backbone_epochs or model_args.freeze_backbone_batch_norm:
-        usage_error(f"--freeze_backbone_*: {model_args.model} has no pretrained backbone (vit-pretrained has)")
+    elif (
+        model_args.freeze_backbone_epochs
+        or model_args.freeze_backbone_batch_norm
+        or model_args.backbone_layer_decay != 1
+    ):
+        usage_error(f"--freeze_backbone_* and --backbone_layer_decay: {model_args.model} has no pretrained backbone "
+                    "(vit-pretrained has)")  # fmt: skip
+    if not 0 < model_args.backbone_layer_decay <= 1:
+        usage_error(f"--backbone_layer_decay {model_args.backbone_layer_decay}: a factor per block, in (0, 1]")
 
 
 def setup_logging(training_args: TrainingArguments) -> None:
@@ -248,7 +262,12 @@ def main(argv: list[str] | None = None) -> dict:
         data_collator=collate_houses,
         compute_metrics=build_compute_metrics(label_names),
         processing_class=image_processor,
-        optimizers=(backbone_optimizer(model, training_args, model_args.backbone_learning_rate_scale), None)
+        optimizers=(
+            backbone_optimizer(
+                model, training_args, model_args.backbone_learning_rate_scale, model_args.backbone_layer_decay
+            ),
+            None,
+        )
         if entry.uses_backbone
         else (None, None),
         callbacks=[FreezeBackboneCallback(model_args.freeze_backbone_epochs)]

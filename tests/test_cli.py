@@ -16,11 +16,19 @@ USAGE_ERRORS = {
     "missing listing": (["--dataset", "nowhere/houses.json"], "--dataset nowhere/houses.json: no such file"),
     "frozen batch norm without a backbone": (
         ["--model", "vit-scratch", "--freeze_backbone_batch_norm", "true"],
-        "--freeze_backbone_*: vit-scratch has no pretrained backbone",
+        "--freeze_backbone_* and --backbone_layer_decay: vit-scratch has no pretrained backbone",
+    ),
+    "layer decay without a backbone": (
+        ["--backbone_layer_decay", "0.8"],
+        "--freeze_backbone_* and --backbone_layer_decay: cnn has no pretrained backbone",
+    ),
+    "layer decay of zero": (
+        ["--model", "vit-pretrained", "--backbone_layer_decay", "0"],
+        "--backbone_layer_decay 0.0: a factor per block, in (0, 1]",
     ),
     "probe epochs without a backbone": (
         ["--freeze_backbone_epochs", "2"],
-        "--freeze_backbone_*: cnn has no pretrained backbone",
+        "--freeze_backbone_* and --backbone_layer_decay: cnn has no pretrained backbone",
     ),
     "missing backbone folder": (
         ["--model", "vit-pretrained", "--pretrained_model_name_or_path", "./no-backbone"],

@@ -7,7 +7,7 @@ import torch
 from transformers import AutoImageProcessor, AutoModel, TimmWrapperConfig, TimmWrapperModel, TrainingArguments
 
 from zillow_vit.recipes import MODELS
-from zillow_vit.training import backbone_optimizer
+from zillow_vit.training import backbone_depths, backbone_optimizer
 
 from conftest import load_script, write_tiny_vit_checkpoint
 
@@ -49,9 +49,9 @@ def train(backbone, output_dir, *extra):
     script = load_script("train")
     initial = {}
 
-    def recording_optimizer(model, args, scale):
+    def recording_optimizer(model, *args):
         initial.update({name: tensor.detach().clone() for name, tensor in model.state_dict().items()})
-        return backbone_optimizer(model, args, scale)
+        return backbone_optimizer(model, *args)
 
     script.backbone_optimizer = recording_optimizer
     script.main(
@@ -176,6 +176,37 @@ def test_backbone_optimizer_groups(backbones, tmp_path):
             assert group["lr"] == pytest.approx(1e-4 if id(parameter) in backbone else 1e-3), names[id(parameter)]
             no_decay = names[id(parameter)].endswith("bias") or parameter.dim() == 1
             assert group["weight_decay"] == (0.0 if no_decay else 0.01), names[id(parameter)]
+
+
+def test_backbone_depths_count_blocks_from_the_input(backbones):
+    vit = backbone_depths(AutoModel.from_pretrained(backbones["vit"]))
+    assert vit["embeddings.patch_embeddings.projection.weight"] == vit["embeddings.cls_token"] == 0
+    assert vit["layers.0.attention.q_proj.weight"] == 1 and vit["layers.1.mlp.fc2.bias"] == 2
+    assert vit["layernorm.weight"] == vit["pooler.dense.bias"] == 3
+    timm = backbone_depths(AutoModel.from_pretrained(backbones["timm"]))
+    deepest_block = max(int(name.split(".")[2]) for name in timm if name.startswith("timm_model.blocks."))
+    assert timm["timm_model.conv_stem.weight"] == 0 and timm["timm_model.blocks.0.0.conv.weight"] == 1
+    assert timm["timm_model.conv_head.weight"] == timm["timm_model.bn2.bias"] == deepest_block + 2
+
+
+def test_layer_decay_moves_each_backbone_block_less_than_the_one_above(backbones, tmp_path):
+    """One Adam step moves every weight with a gradient by its learning rate: 1e-2 for the new layers, 1e-2 * 0.5 for
+    the backbone's last block and half as much for each block below it."""
+    run = tmp_path / "run"
+    initial, trained = train(backbones["timm"], run, "--max_steps", "1", "--backbone_learning_rate_scale", "0.5",
+                             "--backbone_layer_decay", "0.5", "--warmup_steps", "0", "--lr_scheduler_type",
+                             "constant", "--weight_decay", "0")  # fmt: skip
+    before, after = part(initial, BACKBONE_PREFIX), part(trained.state_dict(), BACKBONE_PREFIX)
+    depths = backbone_depths(trained.backbone)
+    top = max(depths.values())
+    moved = {}
+    for name, depth in depths.items():
+        moved.setdefault(depth, []).append((after[name] - before[name]).abs().max().item())
+    assert sorted(moved) == list(range(top + 1))
+    for depth, changes in moved.items():
+        assert max(changes) == pytest.approx(0.5e-2 * 0.5 ** (top - depth), rel=1e-3), depth
+    new_layers = {name: tensor for name, tensor in initial.items() if not name.startswith(BACKBONE_PREFIX)}
+    assert largest_change(new_layers, trained.state_dict()) == pytest.approx(1e-2, rel=1e-3)
 
 
 def test_image_processor_of_the_backbone_drives_the_inputs(one_step_run):

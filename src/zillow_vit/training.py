@@ -1,5 +1,5 @@
-"""Training pieces for `Trainer`: a lower learning rate for the pretrained body, linear probing first, the body's
-batch-norm statistics kept, and the run's peak memory."""
+"""Training pieces for `Trainer`: a lower learning rate for the pretrained body (decaying towards its input), linear
+probing first, the body's batch-norm statistics kept, and the run's peak memory."""
 
 import logging
 import resource
@@ -12,24 +12,41 @@ from transformers.trainer_pt_utils import get_parameter_names
 logger = logging.getLogger(__name__)
 
 
-def backbone_optimizer(model: torch.nn.Module, args: TrainingArguments, backbone_lr_scale: float) -> torch.optim.AdamW:
-    """AdamW with the pretrained `model.backbone` at `learning_rate * backbone_lr_scale` and the new layers at
-    `learning_rate`; no weight decay on biases and norms. The Trainer still builds the schedule (warmup, decay)."""
+def backbone_depths(backbone: torch.nn.Module) -> dict[str, int]:
+    """Each parameter's depth in a pretrained body, counted from its input: 1 + the first number in its name (the
+    block of `blocks.3.1.conv_pw.weight` or `layers.7.mlp.fc1.weight`); 0 before the first numbered block
+    (stem, embeddings), and one more than the deepest block after it (head convolution, final norm)."""
+    names = [name for name, _ in backbone.named_parameters()]
+    blocks = [next((int(part) for part in name.split(".") if part.isdigit()), None) for name in names]
+    top = max((block for block in blocks if block is not None), default=-1) + 2
+    depths, seen_block = {}, False
+    for name, block in zip(names, blocks):
+        seen_block = seen_block or block is not None
+        depths[name] = block + 1 if block is not None else (top if seen_block else 0)
+    return depths
+
+
+def backbone_optimizer(
+    model: torch.nn.Module, args: TrainingArguments, backbone_lr_scale: float, layer_decay: float = 1.0
+) -> torch.optim.AdamW:
+    """AdamW with the new layers at `learning_rate` and the pretrained `model.backbone` at `learning_rate *
+    backbone_lr_scale`, times `layer_decay` per block below its top (layer-wise decay: its input end moves least);
+    no weight decay on biases and norms. The Trainer still builds the schedule (warmup, decay)."""
     decay = set(get_parameter_names(model, [torch.nn.LayerNorm, torch.nn.BatchNorm2d], ["bias"]))
-    backbone = {id(parameter) for parameter in model.backbone.parameters()}
+    depths = backbone_depths(model.backbone)
+    top = max(depths.values(), default=0)
+    scales = {
+        id(parameter): backbone_lr_scale * layer_decay ** (top - depths[name])
+        for name, parameter in model.backbone.named_parameters()
+    }
     groups = {}
     for name, parameter in model.named_parameters():
-        in_body = id(parameter) in backbone
-        key = (in_body, name in decay)
+        key = (scales.get(id(parameter), 1.0), name in decay)
         groups.setdefault(key, []).append(parameter)
     return torch.optim.AdamW(
         [
-            {
-                "params": params,
-                "lr": args.learning_rate * (backbone_lr_scale if in_body else 1.0),
-                "weight_decay": args.weight_decay if decays else 0.0,
-            }
-            for (in_body, decays), params in groups.items()
+            {"params": params, "lr": args.learning_rate * scale, "weight_decay": args.weight_decay if decays else 0.0}
+            for (scale, decays), params in groups.items()
         ],
         lr=args.learning_rate,
         betas=(args.adam_beta1, args.adam_beta2),
