@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 import transformers
-from transformers import HfArgumentParser, Trainer, TrainingArguments
+from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from zillow_vit.checkpoints import last_complete_checkpoint
 from zillow_vit.cli import check_location, config_overrides, usage_error
@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     model_args, data_args, training_args = parse_arguments(argv)
     setup_logging(training_args)
+    set_seed(training_args.seed)  # before the model is built: the seed fixes its new layers' initial weights too
     entry = MODELS[model_args.model]
     hub_repo_id = training_args.hub_model_id if training_args.push_to_hub else None
     if training_args.push_to_hub and hub_repo_id is None:

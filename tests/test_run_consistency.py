@@ -194,3 +194,15 @@ def test_rerun_after_a_kill_mid_checkpoint_resumes_from_the_last_complete_one(tm
     assert json.loads((run / "trainer_state.json").read_text())["global_step"] == 4
     assert "Resuming from" in caplog.text and "checkpoint-2" in caplog.text
     assert "checkpoint-3, written only in part" in caplog.text
+
+
+def test_the_seed_fixes_the_trained_weights(tmp_path):
+    """--seed is set before the model is built (as in transformers' examples), so it fixes the new layers' initial
+    weights as well as the data order: the same seed trains the same tensors, another seed other ones."""
+    one_step = ("--max_steps", "1", "--save_strategy", "no", "--load_best_model_at_end", "false")
+    for name, seed in (("first", "0"), ("again", "0"), ("other", "1")):
+        train(tmp_path / name, "cnn", None, "--seed", seed, *one_step)
+    first = tensors(tmp_path / "first")
+    assert_same_tensors(tensors(tmp_path / "again"), first)
+    other = tensors(tmp_path / "other")
+    assert not any(torch.equal(other[name], first[name]) for name in first if first[name].is_floating_point())
