@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> dict:
     if training_args.push_to_hub and hub_repo_id is None:
         raise ValueError("--push_to_hub needs --hub_model_id user/name")
     training_args.push_to_hub = False  # pushed once at the end by push_run_to_hub, with this project's model card
+    if model_args.freeze_backbone_epochs:
+        training_args.ddp_find_unused_parameters = True  # DDP must not wait for the frozen backbone's gradients
 
     with training_args.main_process_first(desc="building the dataset"):
         dataset, report = data_args.load()
