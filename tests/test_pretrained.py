@@ -183,10 +183,23 @@ def test_backbone_depths_count_blocks_from_the_input(backbones):
     assert vit["embeddings.patch_embeddings.projection.weight"] == vit["embeddings.cls_token"] == 0
     assert vit["layers.0.attention.q_proj.weight"] == 1 and vit["layers.1.mlp.fc2.bias"] == 2
     assert vit["layernorm.weight"] == vit["pooler.dense.bias"] == 3
-    timm = backbone_depths(AutoModel.from_pretrained(backbones["timm"]))
-    deepest_block = max(int(name.split(".")[2]) for name in timm if name.startswith("timm_model.blocks."))
+    timm = backbone_depths(AutoModel.from_pretrained(backbones["timm"]))  # timm's stages: stem, blocks.i
     assert timm["timm_model.conv_stem.weight"] == 0 and timm["timm_model.blocks.0.0.conv.weight"] == 1
-    assert timm["timm_model.conv_head.weight"] == timm["timm_model.bn2.bias"] == deepest_block + 2
+    assert timm["timm_model.blocks.4.0.conv_pw.weight"] == timm["timm_model.conv_head.weight"] == 5
+    resnet = TimmWrapperModel(TimmWrapperConfig.from_dict({"architecture": "test_resnet"}, num_labels=3))
+    resnet = backbone_depths(resnet)  # by stage (layerN), not by the block number within it (layerN.0)
+    stages = [resnet[f"timm_model.layer{stage}.0.conv1.weight"] for stage in (1, 2, 3, 4)]
+    assert resnet["timm_model.conv1.0.weight"] == 0 and stages == [1, 2, 3, 4]
+
+
+def test_layer_decay_needs_blocks_in_the_backbone(tmp_path):
+    model = torch.nn.Module()
+    model.backbone = torch.nn.ModuleDict({"stem": torch.nn.Linear(2, 2), "head": torch.nn.Linear(2, 2)})
+    model.classifier = torch.nn.Linear(2, 3)
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True)
+    with pytest.raises(ValueError, match="no blocks found in the parameter names of the backbone ModuleDict"):
+        backbone_optimizer(model, args, 0.1, layer_decay=0.5)
+    assert len(backbone_optimizer(model, args, 0.1).param_groups) > 1  # without decay, any backbone works
 
 
 def test_layer_decay_moves_each_backbone_block_less_than_the_one_above(backbones, tmp_path):

@@ -13,9 +13,17 @@ logger = logging.getLogger(__name__)
 
 
 def backbone_depths(backbone: torch.nn.Module) -> dict[str, int]:
-    """Each parameter's depth in a pretrained body, counted from its input: 1 + the first number in its name (the
-    block of `blocks.3.1.conv_pw.weight` or `layers.7.mlp.fc1.weight`); 0 before the first numbered block
-    (stem, embeddings), and one more than the deepest block after it (head convolution, final norm)."""
+    """Each parameter's depth in a pretrained body, counted from its input. A timm model (`TimmWrapperModel`) has its
+    own stage grouping (`group_matcher(coarse=True)`: stem 0, then one depth per stage, e.g. EfficientNet's
+    `blocks.3` or ResNet's `layer4`). Otherwise: 1 + the first number in the name (the block of
+    `layers.7.mlp.fc1.weight`); 0 before the first numbered block (embeddings), and one more than the deepest block
+    after it (final norm, pooler)."""
+    timm_model = getattr(backbone, "timm_model", None)
+    if timm_model is not None and hasattr(timm_model, "group_matcher"):
+        from timm.models import group_parameters
+
+        stages = group_parameters(timm_model, timm_model.group_matcher(coarse=True), reverse=True)
+        return {f"timm_model.{name}": stage for name, stage in stages.items()}
     names = [name for name, _ in backbone.named_parameters()]
     blocks = [next((int(part) for part in name.split(".") if part.isdigit()), None) for name in names]
     top = max((block for block in blocks if block is not None), default=-1) + 2
@@ -35,6 +43,11 @@ def backbone_optimizer(
     decay = set(get_parameter_names(model, [torch.nn.LayerNorm, torch.nn.BatchNorm2d], ["bias"]))
     depths = backbone_depths(model.backbone)
     top = max(depths.values(), default=0)
+    if layer_decay != 1 and top == 0:
+        raise ValueError(
+            f"Layer-wise decay {layer_decay}: no blocks found in the parameter names of the backbone "
+            f"{type(model.backbone).__name__}, so every parameter would learn at one rate"
+        )
     scales = {
         id(parameter): backbone_lr_scale * layer_decay ** (top - depths[name])
         for name, parameter in model.backbone.named_parameters()
