@@ -114,7 +114,7 @@ def runs(tmp_path_factory):
     """Photos + facts, photos only (same dataset, facts turned off) and facts only (grey photos): {name: (run, metrics)}."""
     root = tmp_path_factory.mktemp("facts")
     informative, grey = synthetic_dataset(root / "houses"), synthetic_dataset(root / "grey-houses", False)
-    fit = ["--learning_rate", "5e-3", "--num_train_epochs", "6", "--per_device_train_batch_size", "32",
+    fit = ["--learning_rate", "3e-3", "--num_train_epochs", "12", "--per_device_train_batch_size", "32",
            "--warmup_steps", "0"]  # fmt: skip
     settings = {
         "both": (informative, []),
