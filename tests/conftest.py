@@ -11,7 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import torch
 from PIL import Image
-from transformers import ViTConfig, ViTImageProcessor, ViTModel
+from transformers import TimmWrapperConfig, TimmWrapperModel, ViTConfig, ViTImageProcessor, ViTModel
 
 BLOCK_PROJECT_IMPORTS = r"""
 import importlib.abc, sys
@@ -46,6 +46,24 @@ def write_tiny_vit_checkpoint(folder):
     ViTImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.4] * 3, image_std=[0.2] * 3).save_pretrained(
         folder
     )
+    return str(folder)
+
+
+def write_tiny_timm_checkpoint(folder, **pretrained_cfg):
+    """A random 32 px timm EfficientNet (batch norms included) saved like a Hub backbone; `pretrained_cfg` overrides
+    its preprocessing (mean = std = 0.5 by default)."""
+    torch.manual_seed(0)
+    pretrained_cfg = {
+        "input_size": (3, 32, 32),
+        "mean": (0.5,) * 3,
+        "std": (0.5,) * 3,
+        "num_classes": 0,
+        **pretrained_cfg,
+    }
+    config = TimmWrapperConfig.from_dict(
+        {"architecture": "test_efficientnet", "pretrained_cfg": pretrained_cfg}, num_labels=3
+    )
+    TimmWrapperModel(config).save_pretrained(folder)
     return str(folder)
 
 

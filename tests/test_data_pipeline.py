@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from transformers import TimmWrapperConfig, TimmWrapperModel
 
 from dataset_builder import assign_splits, price_tier, tercile_cut_points
 from dataset_builder.splits import refuse_degenerate
@@ -18,7 +17,7 @@ from zillow_vit.data import (
 )
 from zillow_vit.models import HousePhotoProcessor
 
-from conftest import write_tiny_vit_checkpoint
+from conftest import write_tiny_timm_checkpoint, write_tiny_vit_checkpoint
 
 PROCESSOR = HousePhotoProcessor(size={"height": 24, "width": 24})
 
@@ -194,18 +193,10 @@ def test_training_photo_sampling_follows_its_flag(sample):
     assert (reds == first_two) is not sample
 
 
-def write_tiny_timm_checkpoint(folder, crop_pct):
-    pretrained_cfg = {"input_size": (3, 32, 32), "mean": (0.3, 0.4, 0.5), "std": (0.2, 0.25, 0.3),
-                      "crop_pct": crop_pct, "num_classes": 0}  # fmt: skip
-    config = TimmWrapperConfig.from_dict(
-        {"architecture": "test_efficientnet", "pretrained_cfg": pretrained_cfg}, num_labels=3
-    )
-    TimmWrapperModel(config).save_pretrained(folder)
-    return str(folder)
-
-
 def test_backbone_processor_takes_the_backbones_size_crop_and_statistics(tmp_path):
-    timm = processor_for_backbone(write_tiny_timm_checkpoint(tmp_path / "timm", crop_pct=0.875))
+    timm = processor_for_backbone(
+        write_tiny_timm_checkpoint(tmp_path / "timm", mean=(0.3, 0.4, 0.5), std=(0.2, 0.25, 0.3), crop_pct=0.875)
+    )
     assert timm.size == {"height": 32, "width": 32} and timm.shortest_edge == 36  # floor(32 / 0.875)
     assert list(timm.image_mean) == pytest.approx([0.3, 0.4, 0.5]) and list(timm.image_std) == pytest.approx(
         [0.2, 0.25, 0.3]

@@ -9,20 +9,9 @@ from transformers import AutoImageProcessor, AutoModel, TimmWrapperConfig, TimmW
 from zillow_vit.recipes import MODELS
 from zillow_vit.training import backbone_depths, backbone_optimizer
 
-from conftest import load_script, write_tiny_vit_checkpoint
+from conftest import load_script, write_tiny_timm_checkpoint, write_tiny_vit_checkpoint
 
 ENTRY = MODELS["vit-pretrained"]
-
-
-def write_tiny_timm_checkpoint(folder):
-    """A random timm EfficientNet (batch norms included) saved like a Hub backbone."""
-    torch.manual_seed(0)
-    pretrained_cfg = {"input_size": (3, 32, 32), "mean": (0.5, 0.5, 0.5), "std": (0.5, 0.5, 0.5), "num_classes": 0}
-    config = TimmWrapperConfig.from_dict(
-        {"architecture": "test_efficientnet", "pretrained_cfg": pretrained_cfg}, num_labels=3
-    )
-    TimmWrapperModel(config).save_pretrained(folder)
-    return str(folder)
 
 
 @pytest.fixture(scope="module")

@@ -10,25 +10,14 @@ import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
-from transformers import AutoImageProcessor, AutoModelForImageClassification, TimmWrapperConfig, TimmWrapperModel
+from transformers import AutoImageProcessor, AutoModelForImageClassification
 
 import zillow_vit  # noqa: F401  (registers the Auto classes)
 from dataset_builder import build_house_dataset
 from zillow_vit.data import HouseTransform
 from zillow_vit.recipes import MODELS
 
-from conftest import load_script, simple_houses, write_listing, write_tiny_vit_checkpoint
-
-
-def write_tiny_timm_checkpoint(folder):
-    torch.manual_seed(0)
-    pretrained_cfg = {"input_size": (3, 32, 32), "mean": (0.5,) * 3, "std": (0.5,) * 3, "num_classes": 0}
-    config = TimmWrapperConfig.from_dict(
-        {"architecture": "test_efficientnet", "pretrained_cfg": pretrained_cfg}, num_labels=3
-    )
-    TimmWrapperModel(config).save_pretrained(folder)
-    return str(folder)
-
+from conftest import load_script, simple_houses, write_listing, write_tiny_timm_checkpoint, write_tiny_vit_checkpoint
 
 BACKBONES = {"vit": write_tiny_vit_checkpoint, "timm": write_tiny_timm_checkpoint}
 
