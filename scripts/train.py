@@ -105,7 +105,10 @@ class DataTrainingArguments(DatasetArguments):
     )
     train_min_crop_scale: float = field(
         default=0.8,
-        metadata={"help": "Augmentation: the random resized crop keeps this fraction of the photo or more."},
+        metadata={
+            "help": "Augmentation: each training crop keeps this fraction of the area of a randomly placed "
+            "evaluation-size crop or more."
+        },
     )
     train_colour_jitter: float = field(
         default=0.0,

@@ -161,6 +161,36 @@ def test_min_crop_scale_bounds_how_little_of_the_photo_a_training_crop_keeps():
     assert (brightness(0.05) - 0).abs().max() > 0.9
 
 
+def coordinate_photo(width=60, height=40):
+    """Red rises from left to right, green from top to bottom: a crop's colours tell where it came from."""
+    red = np.broadcast_to(np.linspace(0, 255, width), (height, width))
+    green = np.broadcast_to(np.linspace(0, 255, height)[:, None], (height, width))
+    return Image.fromarray(np.stack([red, green, np.zeros_like(red)], axis=-1).round().astype(np.uint8))
+
+
+def source_window(crop, width=60, height=40):
+    """(width, height, centre x) in photo pixels of the window a (flipped or not) crop of `coordinate_photo` shows."""
+    red, green = (crop[:2] + 1) / 2  # mean = std = 0.5
+    window_width = (red[:, -1] - red[:, 0]).mean().abs().item() * width
+    window_height = (green[-1] - green[0]).mean().item() * height
+    return window_width, window_height, red.mean().item() * width
+
+
+def test_training_crops_keep_the_evaluation_shape_and_move_over_the_photo():
+    """A 3:2 photo: evaluation shows a square window of it; training windows are square on average (not squeezed
+    into the square input), at a scale near the evaluation's, and fall at different places."""
+    eval_width, eval_height, _ = source_window(PROCESSOR.photo_transform()(coordinate_photo()))
+    assert eval_width / eval_height == pytest.approx(1.0, abs=0.02)
+    torch.manual_seed(0)
+    transform = train_photo_transform(PROCESSOR, min_crop_scale=0.8)
+    windows = np.array([source_window(transform(coordinate_photo())) for _ in range(60)])
+    log_aspects = np.log(windows[:, 0] / windows[:, 1])
+    assert abs(np.median(log_aspects)) < 0.08 and np.abs(log_aspects).max() < np.log(4 / 3) + 0.05
+    areas = windows[:, 0] * windows[:, 1] / (eval_width * eval_height)
+    assert areas.min() > 0.8 - 0.1 and areas.max() < 1 + 0.1
+    assert windows[:, 2].std() > 3  # the window's centre moves along the long side
+
+
 def test_colour_jitter_changes_colours_only_when_asked():
     torch.manual_seed(0)
     for jitter, varies in ((0.0, False), (0.4, True)):

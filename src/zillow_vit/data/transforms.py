@@ -40,13 +40,27 @@ def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
 def train_photo_transform(
     processor: HousePhotoProcessor, min_crop_scale: float = 0.8, colour_jitter: float = 0.0
 ) -> v2.Compose:
-    """Random resized crop (`min_crop_scale`–100 % of the photo's area), horizontal flip and, when `colour_jitter` is
-    above 0, brightness, contrast and saturation jitter of that strength, at the processor's size, mean and std."""
+    """The evaluation's resize (short side to `shortest_edge`), then a randomly placed crop of the evaluation's size
+    (where the evaluation takes the centre one), then a random resized crop of `min_crop_scale`–100 % of its area with
+    an aspect ratio within 3/4–4/3 of the input's, a horizontal flip and, when `colour_jitter` is above 0, brightness,
+    contrast and saturation jitter of that strength; at the processor's size, mean and std.
+
+    Training photos thus keep the evaluation's scale and shape: a random resized crop of the whole photo would squeeze
+    a 3:2 listing photo into the input by 25 % (its aspect ratio lies outside 3/4–4/3, so every draw falls back to
+    the same centre crop)."""
+    height, width = processor.crop_size
     jitter = [v2.ColorJitter(colour_jitter, colour_jitter, colour_jitter)] if colour_jitter else []
     return v2.Compose(
         [
             v2.ToImage(),
-            v2.RandomResizedCrop(processor.crop_size, scale=(min_crop_scale, 1.0), antialias=True),
+            v2.Resize(processor.shortest_edge, antialias=True),
+            v2.RandomCrop(processor.crop_size, pad_if_needed=True),
+            v2.RandomResizedCrop(
+                processor.crop_size,
+                scale=(min_crop_scale, 1.0),
+                ratio=(0.75 * width / height, 4 / 3 * width / height),
+                antialias=True,
+            ),
             v2.RandomHorizontalFlip(),
             *jitter,
             v2.ToDtype(torch.float32, scale=True),
