@@ -152,10 +152,17 @@ def test_backbone_learns_at_its_scaled_learning_rate(one_step_run):
     assert largest_change(new_layers, trained) == pytest.approx(1e-2, rel=1e-3)
 
 
-def test_backbone_optimizer_groups(backbones, tmp_path):
+@pytest.mark.parametrize(("optim", "optimizer_class"), [("adamw_torch", torch.optim.AdamW), ("sgd", torch.optim.SGD)])
+def test_backbone_optimizer_groups(backbones, tmp_path, optim, optimizer_class):
+    """Per-group rates and weight decay, in the optimizer `--optim` names, with its settings (`--adam_beta1`)."""
     model = ENTRY.model_class.from_backbone(backbones["vit"], **ENTRY.config_kwargs("tiny"))
-    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, weight_decay=0.01, use_cpu=True)
+    args = TrainingArguments(
+        output_dir=str(tmp_path), learning_rate=1e-3, weight_decay=0.01, adam_beta1=0.8, optim=optim, use_cpu=True
+    )
     optimizer = backbone_optimizer(model, args, 0.1)
+    assert type(optimizer) is optimizer_class
+    if optimizer_class is torch.optim.AdamW:
+        assert optimizer.defaults["betas"] == (0.8, 0.999)
     backbone = {id(p) for p in model.backbone.parameters()}
     seen = [id(p) for group in optimizer.param_groups for p in group["params"]]
     assert sorted(seen) == sorted(id(p) for p in model.parameters())  # every weight once

@@ -6,7 +6,7 @@ import resource
 import sys
 
 import torch
-from transformers import TrainerCallback, TrainingArguments
+from transformers import PreTrainedModel, Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_pt_utils import get_parameter_names
 
 logger = logging.getLogger(__name__)
@@ -35,9 +35,9 @@ def backbone_depths(backbone: torch.nn.Module) -> dict[str, int]:
 
 
 def backbone_optimizer(
-    model: torch.nn.Module, args: TrainingArguments, backbone_lr_scale: float, layer_decay: float = 1.0
-) -> torch.optim.AdamW:
-    """AdamW with the new layers at `learning_rate` and the pretrained `model.backbone` at `learning_rate *
+    model: PreTrainedModel, args: TrainingArguments, backbone_lr_scale: float, layer_decay: float = 1.0
+) -> torch.optim.Optimizer:
+    """The optimizer `args.optim` names (AdamW by default, built as `Trainer` builds it) with the new layers at `learning_rate` and the pretrained `model.backbone` at `learning_rate *
     backbone_lr_scale`, times `layer_decay` per block below its top (layer-wise decay: its input end moves least);
     no weight decay on biases and norms. The Trainer still builds the schedule (warmup, decay)."""
     decay = set(get_parameter_names(model, [torch.nn.LayerNorm, torch.nn.BatchNorm2d], ["bias"]))
@@ -56,14 +56,13 @@ def backbone_optimizer(
     for name, parameter in model.named_parameters():
         key = (scales.get(id(parameter), 1.0), name in decay)
         groups.setdefault(key, []).append(parameter)
-    return torch.optim.AdamW(
+    optimizer_class, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
+    return optimizer_class(
         [
             {"params": params, "lr": args.learning_rate * scale, "weight_decay": args.weight_decay if decays else 0.0}
             for (scale, decays), params in groups.items()
         ],
-        lr=args.learning_rate,
-        betas=(args.adam_beta1, args.adam_beta2),
-        eps=args.adam_epsilon,
+        **optimizer_kwargs,
     )
 
 
