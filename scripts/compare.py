@@ -8,7 +8,7 @@ With `--folds K` (default 5) the houses are dealt into K folds balanced over pri
 once, a price-balanced share of the rest validates, and each fold's tiers come from its own training prices. With
 `--folds 0` the dataset's own train/validation/test split is used. Each run is `scripts/train.py` in its own process
 (OUTPUT_DIR/fold-K/runs/...; finished runs and fold datasets are kept, so an interrupted comparison picks up where it
-stopped). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, a
+stopped; a finished run started with other train.py arguments than its row now gives is refused, naming them). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, a
 linear probe on the frozen backbone's features when vit-pretrained is compared (`--probe_readings`: its pooled
 output, and/or every stage), and with `--listing_fields` the facts alone and fused with each probe), with
 `--ensembles` the seed ensemble of a row's runs (and with `--flip_tta` the same with flip test-time augmentation,
@@ -17,6 +17,7 @@ the same folds (which difference is real), `results.json`, `results.md`, learnin
 for the multi-photo models a page of example houses with the attention each photo got.
 """
 
+import importlib.util
 import itertools
 import json
 import os
@@ -34,6 +35,7 @@ from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelFor
 from dataset_builder import BuildReport
 from dataset_builder.folds import fold_dataset, pool_houses
 from zillow_vit import baselines, ensemble, reporting
+from zillow_vit.checkpoints import run_argument_changes, run_arguments
 from zillow_vit.cli import check_location, usage_error
 from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
@@ -207,6 +209,15 @@ def training_command(row: str, head: str, seed: int, dataset_dir: str, run_dir: 
             *extra]  # fmt: skip
 
 
+def finished_run_changes(run_dir: str, command: list[str]) -> list[str] | None:
+    """How the arguments `run_dir`'s run was started with differ from those `command` (a `training_command`) gives,
+    as train.py parses them (None: the run predates their record)."""
+    spec = importlib.util.spec_from_file_location("train", TRAIN_SCRIPT)
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    return run_argument_changes(run_dir, run_arguments(*train.parse_arguments(command[2:])))
+
+
 def run_training(run_dir: str, command: list[str], to_log: bool) -> None:
     """One train.py run in a fresh process (its output into `run_dir/train.log` when `to_log`)."""
     print("$", shlex.join(command), flush=True)
@@ -371,11 +382,17 @@ def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[di
         for seed in trained_seeds[row]
     ):
         run_dir = run_directory(split, row, head, seed)
-        if os.path.exists(os.path.join(run_dir, "all_results.json")):
-            print(f"{run_dir}: done before, kept")
-        else:
-            command = training_command(row, head, seed, split.dataset_dir, run_dir, row_arguments(row, extra))
+        command = training_command(row, head, seed, split.dataset_dir, run_dir, row_arguments(row, extra))
+        if not os.path.exists(os.path.join(run_dir, "all_results.json")):
             pending.append((run_dir, command))
+            continue
+        changes = finished_run_changes(run_dir, command)
+        if changes:
+            usage_error(
+                f"{run_dir} was trained with other arguments ({'; '.join(changes)}): delete it to train it with "
+                "these, or give the row another name"
+            )
+        print(f"{run_dir}: done before, kept")
     run_all(pending, args.parallel_runs)
 
     per_split, runs_by_name, attention_pages = {}, {}, []

@@ -21,7 +21,7 @@ import torch
 import transformers
 from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 
-from zillow_vit.checkpoints import last_complete_checkpoint
+from zillow_vit.checkpoints import last_complete_checkpoint, run_argument_changes, run_arguments, write_run_arguments
 from zillow_vit.cli import check_location, config_overrides, usage_error
 from zillow_vit.data import DatasetArguments, collate_houses, fit_listing_facts, house_transforms, listing_fields
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
@@ -200,11 +200,36 @@ def limit_splits(dataset, data_args: DataTrainingArguments) -> None:
             dataset[split] = dataset[split].select(range(min(limit, len(dataset[split]))))
 
 
+def checkpoint_to_resume(training_args: TrainingArguments, arguments: dict) -> str | None:
+    """`--resume_from_checkpoint`, else the newest complete checkpoint of `--output_dir`, if that run was started with
+    the same `arguments` (`run_arguments`) but perhaps its length (a longer run continues it); another run's
+    checkpoint is a usage error, not a silent resume."""
+    if training_args.resume_from_checkpoint is not None:
+        return training_args.resume_from_checkpoint
+    checkpoint, skipped = last_complete_checkpoint(training_args.output_dir)
+    for path, reason in skipped:
+        logger.warning("Skipping %s, written only in part: %s", path, reason)
+    if checkpoint is None:
+        return None
+    changes = run_argument_changes(training_args.output_dir, arguments, allowed=("num_train_epochs", "max_steps"))
+    if changes:
+        usage_error(
+            f"--output_dir {training_args.output_dir} holds {os.path.basename(checkpoint)} of a run with other "
+            f"arguments ({'; '.join(changes)}): rerun with its arguments to resume it, or choose another --output_dir"
+        )
+    logger.info("Resuming from %s (use another --output_dir to start afresh)", checkpoint)
+    return checkpoint
+
+
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     model_args, data_args, training_args = parse_arguments(argv)
     setup_logging(training_args)
     set_seed(training_args.seed)  # before the model is built: the seed fixes its new layers' initial weights too
+    arguments = run_arguments(model_args, data_args, training_args)
+    checkpoint = checkpoint_to_resume(training_args, arguments)
+    if training_args.should_save:
+        write_run_arguments(training_args.output_dir, arguments)
     entry = MODELS[model_args.model]
     hub_repo_id = training_args.hub_model_id if training_args.push_to_hub else None
     if training_args.push_to_hub and hub_repo_id is None:
@@ -281,13 +306,6 @@ def main(argv: list[str] | None = None) -> dict:
         else None,
     )
 
-    checkpoint = training_args.resume_from_checkpoint
-    if checkpoint is None:
-        checkpoint, skipped = last_complete_checkpoint(training_args.output_dir)
-        for path, reason in skipped:
-            logger.warning("Skipping %s, written only in part: %s", path, reason)
-        if checkpoint is not None:
-            logger.info("Resuming from %s (use another --output_dir to start afresh)", checkpoint)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     train_result.metrics.update(model_parameters=model.num_parameters(), **peak_memory_metrics())
     trainer.save_model()

@@ -83,6 +83,16 @@ def test_an_interrupted_comparison_keeps_its_folds_and_runs(cross_validation, ca
     assert again["cnn (classification)"]["accuracy"] == rows["cnn (classification)"]["accuracy"]
 
 
+def test_a_finished_run_trained_with_other_arguments_is_not_kept_as_if_it_were_this_one(cross_validation, capsys):
+    output_dir, _, argv = cross_validation
+    changed = argv[:-1] + [argv[-1] + " --learning_rate 3e-4"]
+    with pytest.raises(SystemExit) as refused:
+        load_script("compare").main(changed)
+    assert refused.value.code == 2
+    error = capsys.readouterr().err
+    assert "cnn-classification-seed0 was trained with other arguments (learning_rate 0.0001 there, 0.0003 now)" in error
+
+
 def test_variants_train_in_parallel_with_their_own_arguments(tmp_path):
     """A MODEL/VARIANT row is its model with the variant's run_args on top; --parallel_runs logs each run."""
     argv = ["--output_dir", str(tmp_path), "--models", "vit-scratch", "vit-scratch/one-photo", "--heads",

@@ -185,6 +185,24 @@ def test_rerun_after_a_kill_mid_checkpoint_resumes_from_the_last_complete_one(tm
     assert "checkpoint-3, written only in part" in caplog.text
 
 
+def test_a_rerun_resumes_only_a_run_with_its_own_arguments(tmp_path, capsys, caplog):
+    """Other learning rate: refused, naming it, the checkpoint untouched. Other logging and a longer run: resumed."""
+    run = tmp_path / "run"
+    steps = ["--eval_strategy", "no", "--load_best_model_at_end", "false", "--save_strategy", "steps",
+             "--save_steps", "2", "--max_steps", "2"]  # fmt: skip
+    train(run, "cnn", None, *steps)
+    saved = (run / "checkpoint-2" / "model.safetensors").read_bytes()
+    with pytest.raises(SystemExit) as refused:
+        train(run, "cnn", None, *steps, "--learning_rate", "3e-3")
+    assert refused.value.code == 2
+    assert "holds checkpoint-2 of a run with other arguments (learning_rate 0.01 there, 0.003 now)" in (
+        capsys.readouterr().err
+    )
+    assert (run / "checkpoint-2" / "model.safetensors").read_bytes() == saved
+    train(run, "cnn", None, *steps[:-1], "4", "--logging_steps", "1")
+    assert "Resuming from" in caplog.text and json.loads((run / "trainer_state.json").read_text())["global_step"] == 4
+
+
 def test_the_seed_fixes_the_trained_weights(tmp_path):
     """--seed is set before the model is built (as in transformers' examples), so it fixes the new layers' initial
     weights as well as the data order: the same seed trains the same tensors, another seed other ones."""

@@ -1,17 +1,28 @@
 """The newest checkpoint a run can resume from: a training killed while writing `checkpoint-N/` leaves it
-empty or half written, and resuming from it would fail; older complete ones are still good."""
+empty or half written, and resuming from it would fail; older complete ones are still good. And what a run was
+started with (`run_arguments.json`), so that a rerun with other arguments does not resume it as if it were its own."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+from dataclasses import asdict, is_dataclass
 
 from safetensors import safe_open
 
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.json"
 OPTIONAL_STATES = ("optimizer.pt", "scheduler.pt")
+RUN_ARGUMENTS_FILE = "run_arguments.json"
+# the `TrainingArguments` that change the trained weights; the others log, save, evaluate or place the work
+TRAINING_FIELDS = (
+    "learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "optim",
+    "optim_args", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "num_train_epochs", "max_steps",
+    "per_device_train_batch_size", "gradient_accumulation_steps", "label_smoothing_factor", "seed", "data_seed",
+    "bf16", "fp16",
+)  # fmt: skip
+CACHE_FIELDS = ("dataset_cache_dir", "force_rebuild", "photo_cache_dir")  # where builds and photos are kept
 
 
 def checkpoint_problem(folder: str) -> str | None:
@@ -69,3 +80,36 @@ def last_complete_checkpoint(output_dir: str) -> tuple[str | None, list[tuple[st
             return path, skipped
         skipped.append((path, problem))
     return None, skipped
+
+
+def run_arguments(*arguments) -> dict:
+    """What shapes a run's weights, as JSON values, from its parsed argument dataclasses: every field of each, except
+    a `TrainingArguments`', where only the optimisation settings (`TRAINING_FIELDS`) count, and the cache folders."""
+    values = {}
+    for group in arguments:
+        if hasattr(group, "learning_rate") and hasattr(group, "output_dir"):  # TrainingArguments
+            values.update({name: getattr(group, name) for name in TRAINING_FIELDS if hasattr(group, name)})
+        elif is_dataclass(group):
+            values.update({name: value for name, value in asdict(group).items() if name not in CACHE_FIELDS})
+    return json.loads(json.dumps(values, default=lambda value: getattr(value, "value", str(value))))
+
+
+def write_run_arguments(output_dir: str, arguments: dict) -> None:
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, RUN_ARGUMENTS_FILE), "w") as file:
+        json.dump(arguments, file, indent=2, sort_keys=True)
+
+
+def run_argument_changes(output_dir: str, arguments: dict, allowed: tuple[str, ...] = ()) -> list[str] | None:
+    """`name X there, Y now` for each argument, but the `allowed` ones, that differs from those `output_dir`'s run was
+    started with; None when it has no record (a run of an older version)."""
+    path = os.path.join(output_dir, RUN_ARGUMENTS_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as file:
+        recorded = json.load(file)
+    return [
+        f"{name} {recorded.get(name)!r} there, {arguments.get(name)!r} now"
+        for name in sorted(recorded.keys() | arguments.keys())
+        if name not in allowed and recorded.get(name) != arguments.get(name)
+    ]

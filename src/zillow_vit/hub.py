@@ -48,6 +48,7 @@ METRICS = {
 RUN_FILES_NOT_UPLOADED = [
     "checkpoint-*",
     "training_args.bin",
+    "run_arguments.json",
     "train_results.json",
     "eval_results.json",
     "test_results.json",
