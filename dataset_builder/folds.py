@@ -46,9 +46,10 @@ def fold_dataset(
     column (the listing facts among them) is kept. `source` is the pooled build's report (or just its source); the
     fold's report carries `listing_fields`, by default that report's (its counts are over the same houses), or else
     the facts found among the pool's columns."""
+    image_short_side = None
     if isinstance(source, BuildReport):
         listing_fields = source.listing_fields if listing_fields is None else listing_fields
-        source = source.source
+        source, image_short_side = source.source, source.image_short_side
     prices = np.asarray(pool["price"], dtype=np.float64)
     in_test = assign_folds(prices, num_folds, seed) == fold
     rest = np.flatnonzero(~in_test)
@@ -73,6 +74,7 @@ def fold_dataset(
         split_sizes={name: len(index) for name, index in members.items()},
         cut_points=list(cut_points),
         listing_fields=dict(listing_fields) if listing_fields is not None else pooled_listing_fields(pool),
+        image_short_side=image_short_side,
     )
     return dataset, report
 

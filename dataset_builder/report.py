@@ -51,6 +51,8 @@ class BuildReport:
     # listing facts, in declaration order: column -> {"path", "kind" ("number"/"category"), "missing", "unparseable"}
     # counted over the kept houses
     listing_fields: dict[str, dict] = field(default_factory=dict)
+    # photos were stored with at most this short side (px); None: as they came (synthetic photos)
+    image_short_side: int | None = None
 
     def __post_init__(self):
         self.source = redact(self.source)
@@ -66,7 +68,8 @@ class BuildReport:
             f"Source: {self.source}",
             f"Houses: {self.houses_read} read, {self.houses_kept} kept, {len(self.skipped_houses)} skipped",
             f"Photos: {self.photos_stored} stored ({self.photos_downloaded} downloaded now), "
-            f"{len(self.failed_photos)} failed",
+            f"{len(self.failed_photos)} failed"
+            + (f", stored with a short side of at most {self.image_short_side} px" if self.image_short_side else ""),
             "Splits: " + ", ".join(f"{name} {size}" for name, size in self.split_sizes.items()),
         ]
         if self.cut_points:

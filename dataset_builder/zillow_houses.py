@@ -110,7 +110,7 @@ class ListingSource:
         return fingerprint(self.data, self.listings(options))
 
     def collect(self, options: DatasetOptions, photo_cache_dir: str) -> tuple[list[CollectedHouse], BuildReport]:
-        report = BuildReport(source=self.location)
+        report = BuildReport(source=self.location, image_short_side=options.image_short_side)
         listings = self.listings(options)
         report.houses_read = len(listings)
         for listing in listings:

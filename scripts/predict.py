@@ -254,7 +254,9 @@ def main(argv: list[str] | None = None) -> dict:
     config = members[0][0].config
     houses = houses_to_score(args, options, config.listing_facts)
     cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
-    fetch_photos(houses, PhotoStore(cache_dir, options.image_short_side, options), config.max_photos)
+    short_sides = [processor.max_short_side for _, processor in members]  # the resolution each model was trained on
+    short_side = max(short_sides) if all(short_sides) else options.image_short_side
+    fetch_photos(houses, PhotoStore(cache_dir, short_side, options), config.max_photos)
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:
         if rows[0]["tier"] is None:

@@ -265,6 +265,7 @@ def main(argv: list[str] | None = None) -> dict:
         backbone=model_args.pretrained_model_name_or_path,
         **{**config_overrides(model_args.config_overrides, entry.config_class), **run_fields},
     )
+    image_processor.max_short_side = report.image_short_side  # full-size photos are read as the build stored them
     prepare_for_hub(model)  # every checkpoint and the final save carry auto_map and the model's .py files
     if model_args.freeze_backbone_batch_norm:
         freeze_batch_norm_statistics(model.backbone)

@@ -37,6 +37,7 @@ def test_relative_paths_build_splits_labels_and_features(tmp_path):
     ids = [house_id for split in dataset.values() for house_id in split["id"]]
     assert sorted(ids, key=int) == [str(i) for i in range(30)]
     assert report.houses_kept == 30 and report.photos_stored == 90 and not report.failed_photos
+    assert report.image_short_side == 16 and "stored with a short side of at most 16 px" in report.summary()
 
 
 def test_cut_points_come_from_train_prices_only(tmp_path):

@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from dataset_builder import assign_splits, price_tier, tercile_cut_points
+from dataset_builder.photos import downscale
 from dataset_builder.splits import refuse_degenerate
 from dataset_builder.synthetic import TIER_MARKER_COLOURS, make_synthetic_houses
 from zillow_vit.data import (
@@ -189,6 +190,21 @@ def test_training_crops_keep_the_evaluation_shape_and_move_over_the_photo():
     areas = windows[:, 0] * windows[:, 1] / (eval_width * eval_height)
     assert areas.min() > 0.8 - 0.1 and areas.max() < 1 + 0.1
     assert windows[:, 2].std() > 3  # the window's centre moves along the long side
+
+
+def test_the_processor_reduces_a_larger_photo_as_the_builder_stored_the_training_photos(tmp_path):
+    processor = HousePhotoProcessor(size={"height": 12, "width": 12}, max_short_side=16)
+    photo = textured_photo(0, size=(64, 48))
+    stored = downscale(photo, 16)
+    assert torch.equal(processor(photo)["pixel_values"], processor(stored)["pixel_values"])
+    unreduced = HousePhotoProcessor(size={"height": 12, "width": 12})(photo)["pixel_values"]
+    assert not torch.equal(processor(photo)["pixel_values"], unreduced)
+    small = textured_photo(1, size=(20, 14))  # never enlarged
+    torch.testing.assert_close(
+        processor(small)["pixel_values"], HousePhotoProcessor(size={"height": 12, "width": 12})(small)["pixel_values"]
+    )
+    processor.save_pretrained(tmp_path)
+    assert HousePhotoProcessor.from_pretrained(tmp_path).max_short_side == 16
 
 
 def test_colour_jitter_changes_colours_only_when_asked():

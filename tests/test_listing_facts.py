@@ -300,6 +300,7 @@ def test_folds_keep_the_fact_columns_and_their_report(built):
         math.isnan(rows["0"]["bedrooms"]) and rows["5"]["homeType"] is None and rows["13"]["addressZipcode"] == "85251"
     )
     assert fold_report.listing_fields == report.listing_fields and "fold 1 of 3" in fold_report.source
+    assert fold_report.image_short_side == report.image_short_side == 256  # the photos' stored resolution
     _, derived = fold_dataset(pool, 0, 3, 0.2, 0, report.source)  # without the report: the facts among the columns
     assert derived.listing_fields["bathrooms"] == {"path": "bathrooms", "kind": NUMBER, "missing": 3, "unparseable": 0}
     assert derived.listing_fields["homeType"] == {"path": "homeType", "kind": CATEGORY, "missing": 1, "unparseable": 0}

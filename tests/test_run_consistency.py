@@ -150,6 +150,24 @@ def test_dataset_description_summarises_the_build_even_with_skipped_houses(tmp_p
     assert "skipped" not in description and "30 of 31 houses kept" in description
 
 
+def test_a_run_reads_photos_at_the_resolution_its_build_stored_them(tmp_path):
+    """Built with --image_short_side 20: the saved processor reduces larger photos to 20 px first, and predict.py
+    stores fetched photos at 20 px, not at its own default."""
+    listing = write_listing(tmp_path, simple_houses(tmp_path, count=30, photos_per_house=1))
+    run = tmp_path / "run"
+    train(run, "cnn", None, "--dataset", str(listing), "--image_short_side", "20", "--max_steps", "1",
+          "--save_strategy", "no", "--load_best_model_at_end", "false")  # fmt: skip
+    assert json.loads((run / "preprocessor_config.json").read_text())["max_short_side"] == 20
+    processor = AutoImageProcessor.from_pretrained(run)
+    full_size = Image.open(tmp_path / "images" / "3_0.jpg").resize((160, 120))
+    stored = full_size.resize((27, 20), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    assert torch.equal(processor(full_size)["pixel_values"], processor(stored)["pixel_values"])
+    photo_cache = tmp_path / "predict-cache"
+    load_script("predict").main(["--model", str(run), "--listing", str(listing), "--house_id", "3",
+                                 "--photo_cache_dir", str(photo_cache)])  # fmt: skip
+    assert [folder.name for folder in photo_cache.glob("short*")] == ["short20"]
+
+
 REGISTERED_ON_IMPORT = r"""
 import sys, torch
 from transformers import AutoImageProcessor, AutoModelForImageClassification

@@ -2,6 +2,8 @@
 `photo_mask`, preprocessed exactly as the model was evaluated in training (the training script's evaluation
 transform *is* `HousePhotoProcessor.photo_transform()`). Ships with the model as Hub custom code."""
 
+from functools import partial
+
 import torch
 from PIL import Image, ImageOps
 from torchvision.transforms import v2
@@ -22,6 +24,9 @@ class HousePhotoProcessor(BaseImageProcessor):
             (a centre crop of the whole short side). A backbone evaluated with a crop fraction sets it larger.
         image_mean (`list[float]`, *optional*, defaults to `[0.5, 0.5, 0.5]`): per-channel mean.
         image_std (`list[float]`, *optional*, defaults to `[0.5, 0.5, 0.5]`): per-channel standard deviation.
+        max_short_side (`int`, *optional*): the short side the training photos were stored with at most (the
+            dataset build's `image_short_side`); a larger photo is first reduced to it as the build reduced them, so
+            a full-size photo is read at the resolution the model was trained on. None: photos are read as given.
 
     Call it with one house (a list of photos), a batch of houses (a list of such lists) or one photo; a photo is a PIL
     image, a local path or an http(s) URL. Pass `max_photos=model.config.max_photos` to skip preprocessing photos the
@@ -36,6 +41,7 @@ class HousePhotoProcessor(BaseImageProcessor):
         shortest_edge: int | None = None,
         image_mean: list[float] | None = None,
         image_std: list[float] | None = None,
+        max_short_side: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -43,6 +49,7 @@ class HousePhotoProcessor(BaseImageProcessor):
         self.shortest_edge = shortest_edge or min(self.size["height"], self.size["width"])
         self.image_mean = list(image_mean or [0.5, 0.5, 0.5])
         self.image_std = list(image_std or [0.5, 0.5, 0.5])
+        self.max_short_side = max_short_side
 
     @property
     def crop_size(self) -> tuple[int, int]:
@@ -50,8 +57,10 @@ class HousePhotoProcessor(BaseImageProcessor):
 
     def photo_transform(self) -> v2.Compose:
         """One upright RGB PIL photo → normalised `(3, height, width)` float tensor."""
+        stored = [partial(reduce_short_side, short_side=self.max_short_side)] if self.max_short_side else []
         return v2.Compose(
             [
+                *stored,
                 v2.ToImage(),
                 v2.Resize(self.shortest_edge, antialias=True),
                 v2.CenterCrop(self.crop_size),
@@ -78,6 +87,16 @@ def as_houses(images) -> list[list]:
     if images and all(isinstance(item, (list, tuple)) for item in images):
         return [list(photos) for photos in images]
     return [list(images)]
+
+
+def reduce_short_side(photo: Image.Image, short_side: int) -> Image.Image:
+    """The photo with its short side at most `short_side`, reduced as the dataset builder stores photos (bicubic,
+    `reducing_gap` 2); never enlarged."""
+    scale = short_side / min(photo.size)
+    if scale >= 1:
+        return photo
+    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+    return photo.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
 def upright_rgb(photo) -> Image.Image:
