@@ -334,7 +334,17 @@ TARGETS = {
                 "v2.Normalize(mean=processor.image_mean, std=processor.image_std)",
                 "v2.Normalize(mean=[0.5] * 3, std=[0.5] * 3)",
             ),
-            ("train_crop_fixed_size", "v2.RandomResizedCrop(processor.crop_size,", "v2.RandomResizedCrop(32,"),
+            (
+                "train_crop_fixed_size",
+                "                processor.crop_size,\n                scale=",
+                "                32,\n                scale=",
+            ),
+            ("train_crop_of_the_whole_photo", "v2.RandomCrop(processor.crop_size, pad_if_needed=True),", ""),
+            (
+                "train_crop_always_centred",
+                "v2.RandomCrop(processor.crop_size, pad_if_needed=True),",
+                "v2.CenterCrop(processor.crop_size),",
+            ),
             ("no_train_augmentation", '{"train": training,', '{"train": evaluation,'),
             (
                 "sampling_flag_ignored",
@@ -371,6 +381,7 @@ TARGETS = {
                 'return image.convert("RGB")',
             ),
             ("flat_list_is_many_houses", "return [list(images)]", "return [[image] for image in images]"),
+            ("stored_short_side_ignored", "                *stored,\n", ""),
             (
                 "crop_edge_is_long_side",
                 'shortest_edge or min(self.size["height"], self.size["width"])',
@@ -418,6 +429,18 @@ TARGETS = {
                 ("tests/test_pretrained.py::test_backbone_learns_at_its_scaled_learning_rate",),
             ),
             (
+                "resume_ignores_the_arguments",
+                "    if changes:\n        usage_error(",
+                "    if False:\n        usage_error(",
+                ("tests/test_run_consistency.py::test_a_rerun_resumes_only_a_run_with_its_own_arguments",),
+            ),
+            (
+                "stored_short_side_not_saved",
+                "    image_processor.max_short_side = report.image_short_side",
+                "    pass",
+                ("tests/test_run_consistency.py::test_a_run_reads_photos_at_the_resolution_its_build_stored_them",),
+            ),
+            (
                 "layer_decay_not_passed",
                 "model, training_args, model_args.backbone_learning_rate_scale, model_args.backbone_layer_decay",
                 "model, training_args, model_args.backbone_learning_rate_scale",
@@ -437,8 +460,8 @@ TARGETS = {
             ),
             (
                 "frozen_backbone_in_train_mode",
-                "register_forward_pre_hook(keep_in_eval_mode)",
-                "register_forward_pre_hook(lambda *_: None)",
+                "self.eval_hook = model.backbone.register_forward_pre_hook(keep_in_eval_mode)",
+                "self.eval_hook = model.backbone.register_forward_pre_hook(lambda *_: None)",
                 (
                     "tests/test_pretrained.py::test_backbone_stays_frozen_for_its_epochs_then_is_fine_tuned",
                     "tests/test_pretrained.py::test_frozen_backbone_stays_equal_while_the_head_learns",
@@ -458,6 +481,12 @@ TARGETS = {
                 "id(parameter): backbone_lr_scale * layer_decay ** (top - depths[name])",
                 "id(parameter): backbone_lr_scale",
                 ("tests/test_pretrained.py::test_layer_decay_moves_each_backbone_block_less_than_the_one_above",),
+            ),
+            (
+                "optim_ignored",
+                "optimizer_class, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)",
+                "optimizer_class, optimizer_kwargs = torch.optim.AdamW, {}",
+                ("tests/test_pretrained.py::test_backbone_optimizer_groups",),
             ),
             (
                 "head_of_backbone_at_its_input_depth",
@@ -485,6 +514,33 @@ TARGETS = {
                     "tests/test_predict_house.py",
                     "tests/test_compare_predict.py::test_predict_gives_tier_probabilities_and_attention",
                 ),
+            ),
+            (
+                "predict_stores_photos_at_its_default",
+                "short_side = max(short_sides) if all(short_sides) else options.image_short_side",
+                "short_side = options.image_short_side",
+                ("tests/test_run_consistency.py::test_a_run_reads_photos_at_the_resolution_its_build_stored_them",),
+            ),
+        )
+        + mutations(
+            "scripts/compare.py",
+            (
+                "compare_keeps_a_run_of_other_arguments",
+                "        if changes:\n            usage_error(",
+                "        if False:\n            usage_error(",
+                (
+                    "tests/test_compare_cv.py::"
+                    "test_a_finished_run_trained_with_other_arguments_is_not_kept_as_if_it_were_this_one",
+                ),
+            ),
+        )
+        + mutations(
+            "dataset_builder/folds.py",
+            (
+                "folds_drop_the_stored_short_side",
+                "        image_short_side=image_short_side,\n",
+                "",
+                ("tests/test_listing_facts.py::test_folds_keep_the_fact_columns_and_their_report",),
             ),
         )
         + mutations(
