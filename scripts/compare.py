@@ -8,15 +8,17 @@ With `--folds K` (default 5) the houses are dealt into K folds balanced over pri
 once, a price-balanced share of the rest validates, and each fold's tiers come from its own training prices. With
 `--folds 0` the dataset's own train/validation/test split is used. Each run is `scripts/train.py` in its own process
 (OUTPUT_DIR/fold-K/runs/...; finished runs and fold datasets are kept, so an interrupted comparison picks up where it
-stopped; a finished run started with other train.py arguments than its row now gives is refused, naming them). Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, a
-linear probe on the frozen backbone's features when vit-pretrained is compared (`--probe_readings`: its pooled
-output, and/or every stage), and with `--listing_fields` the facts alone and fused with each probe), with
+stopped; a finished run started with other train.py arguments than its row now gives is refused, naming them).
+Then: reference rows on the same folds (always-majority, logistic regression on colour statistics, a linear probe
+on the frozen backbone's features when vit-pretrained is compared (`--probe_readings`: its pooled output, and/or
+every stage), and with `--listing_fields` the facts alone and fused with each probe), with
 `--ensembles` the seed ensemble of a row's runs (and with `--flip_tta` the same with flip test-time augmentation,
 and each probe too), every metric as a mean over folds with its 95 % interval, paired differences between rows on
 the same folds (which difference is real), `results.json`, `results.md`, learning curves, confusion matrices, and
 for the multi-photo models a page of example houses with the attention each photo got.
 """
 
+import functools
 import importlib.util
 import itertools
 import json
@@ -212,10 +214,16 @@ def training_command(row: str, head: str, seed: int, dataset_dir: str, run_dir: 
 def finished_run_changes(run_dir: str, command: list[str]) -> list[str] | None:
     """How the arguments `run_dir`'s run was started with differ from those `command` (a `training_command`) gives,
     as train.py parses them (None: the run predates their record)."""
+    return run_argument_changes(run_dir, run_arguments(*train_script().parse_arguments(command[2:])))
+
+
+@functools.cache
+def train_script():
+    """scripts/train.py as a module, loaded once, for its argument parser."""
     spec = importlib.util.spec_from_file_location("train", TRAIN_SCRIPT)
     train = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train)
-    return run_argument_changes(run_dir, run_arguments(*train.parse_arguments(command[2:])))
+    return train
 
 
 def run_training(run_dir: str, command: list[str], to_log: bool) -> None:

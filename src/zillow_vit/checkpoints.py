@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 
 from safetensors import safe_open
+from transformers import TrainingArguments
 
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.json"
@@ -87,9 +88,9 @@ def run_arguments(*arguments) -> dict:
     a `TrainingArguments`', where only the optimisation settings (`TRAINING_FIELDS`) count, and the cache folders."""
     values = {}
     for group in arguments:
-        if hasattr(group, "learning_rate") and hasattr(group, "output_dir"):  # TrainingArguments
+        if isinstance(group, TrainingArguments):
             values.update({name: getattr(group, name) for name in TRAINING_FIELDS if hasattr(group, name)})
-        elif is_dataclass(group):
+        else:
             values.update({name: value for name, value in asdict(group).items() if name not in CACHE_FIELDS})
     return json.loads(json.dumps(values, default=lambda value: getattr(value, "value", str(value))))
 

@@ -37,9 +37,10 @@ def backbone_depths(backbone: torch.nn.Module) -> dict[str, int]:
 def backbone_optimizer(
     model: PreTrainedModel, args: TrainingArguments, backbone_lr_scale: float, layer_decay: float = 1.0
 ) -> torch.optim.Optimizer:
-    """The optimizer `args.optim` names (AdamW by default, built as `Trainer` builds it) with the new layers at `learning_rate` and the pretrained `model.backbone` at `learning_rate *
-    backbone_lr_scale`, times `layer_decay` per block below its top (layer-wise decay: its input end moves least);
-    no weight decay on biases and norms. The Trainer still builds the schedule (warmup, decay)."""
+    """The optimizer `args.optim` names (AdamW by default, built as `Trainer` builds it) with the new layers at
+    `learning_rate` and the pretrained `model.backbone` at `learning_rate * backbone_lr_scale`, times `layer_decay`
+    per block below its top (layer-wise decay: its input end moves least); no weight decay on biases and norms. The
+    Trainer still builds the schedule (warmup, decay)."""
     decay = set(get_parameter_names(model, [torch.nn.LayerNorm, torch.nn.BatchNorm2d], ["bias"]))
     depths = backbone_depths(model.backbone)
     top = max(depths.values(), default=0)
