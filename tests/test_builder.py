@@ -40,6 +40,13 @@ def test_relative_paths_build_splits_labels_and_features(tmp_path):
     assert report.image_short_side == 16 and "stored with a short side of at most 16 px" in report.summary()
 
 
+def test_the_synthetic_build_records_the_side_of_its_photos(tmp_path):
+    """Its square photos are stored at --synthetic_image_size, which a run saves as its processor's max_short_side."""
+    dataset, report = build("synthetic", tmp_path, num_synthetic_houses=30, synthetic_image_size=24)
+    assert dataset["train"][0]["images"][0].size == (24, 24)
+    assert report.image_short_side == 24 and "at most 24 px" in report.summary()
+
+
 def test_cut_points_come_from_train_prices_only(tmp_path):
     listing = write_listing(tmp_path, simple_houses(tmp_path, count=60, photos_per_house=1))
     dataset, report = build(listing, tmp_path, validation_fraction=0.2, test_fraction=0.2)

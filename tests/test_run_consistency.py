@@ -93,6 +93,7 @@ def test_saved_processor_preprocesses_like_evaluation(scratch_run, shape):
     photos = [textured_photo(PHOTO_SIZES[shape], seed) for seed in range(4)]
     processor = AutoImageProcessor.from_pretrained(scratch_run)
     _, built = MODELS["vit-scratch"].build("tiny")  # the processor train.py builds, whose transform evaluates
+    built.max_short_side = 32  # and the side its synthetic build stored the photos at
     evaluation = HouseTransform(built.photo_transform(), max_photos=3, sample_photos=False)
     expected = evaluation({"images": [photos], "label": [0]})["pixel_values"][0]
     inputs = processor(photos, max_photos=3)
