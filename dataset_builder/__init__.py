@@ -1,5 +1,6 @@
 """From a listing export (or the built-in synthetic set) to a `datasets` image dataset of price tiers."""
 
+from .errors import DataError
 from .facts import ListingField, ListingFieldError, parse_listing_fields
 from .listing import Listing, ListingFormatError, read_listings
 from .options import DatasetOptions
@@ -12,6 +13,7 @@ __all__ = [
     "SYNTHETIC",
     "TIER_NAMES",
     "BuildReport",
+    "DataError",
     "DatasetOptions",
     "FetchSettings",
     "Listing",

@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .errors import DataError
+
 NUMBER = "number"
 CATEGORY = "category"
 KINDS = (NUMBER, CATEGORY)
@@ -45,7 +47,7 @@ _LEADING_ZERO = re.compile(r"^0[0-9]")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
-class ListingFieldError(ValueError):
+class ListingFieldError(DataError):
     """A `--listing_fields` entry that cannot be used; the message names it."""
 
 

@@ -20,13 +20,16 @@ import json
 import math
 import os
 import re
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import requests
+import urllib3
 
+from .errors import DataError
 from .facts import ListingField, infer_kinds, parse_listing_fields
 from .locations import LocalReadError, is_inside, is_url, read_regular_file, redact, url_scheme
 
@@ -58,6 +61,7 @@ PHOTO_FIELDS = (
 )
 PHOTO_URL_KEYS = ("url", "src", "href", "path")
 MAX_LISTING_BYTES = 256 * 1024 * 1024
+LISTING_DEADLINE = 600.0  # seconds a listing URL may take in all; a server dripping bytes fails then
 MAX_ID_LENGTH = 128
 MAX_PRICE_DIGITS = 15  # a price of 10^15 dollars or more is a mistake, not a house
 MAX_SEARCH_DEPTH = 6
@@ -66,11 +70,14 @@ _PRICE_PATTERN = re.compile(
     r"^\$?\s*(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<fraction>[0-9]+))?\s*(?P<suffix>[kmb]?)\+?$",
     re.IGNORECASE | re.ASCII,
 )
+_RENT_PERIOD = re.compile(r"(/|\bper\b|\ba\b)\s*(mo|month|wk|week|yr|year|day|night)\b", re.IGNORECASE)
+_FOR_RENT = re.compile(r"(^|[^a-z])(for[_ -]?(rent|lease)|rental)([^a-z]|$)", re.IGNORECASE)
+STATUS_FIELDS = ("statusType", "homeStatus", "hdpData.homeInfo.homeStatus", "listingStatus", "status")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _KIND_NAMES = {"id": "an id", "price": "a price", "images": "a photo"}
 
 
-class ListingFormatError(ValueError):
+class ListingFormatError(DataError):
     """The listing file itself cannot be used (unreadable, malformed JSON, no houses, a field in no record)."""
 
 
@@ -107,25 +114,31 @@ class FieldNames:
         return (explicit,) if explicit else {"id": ID_FIELDS, "price": PRICE_FIELDS, "images": PHOTO_FIELDS}[kind]
 
 
-def read_bytes(location: str, timeout: float = 30.0, max_bytes: int = MAX_LISTING_BYTES) -> bytes:
-    """The bytes of a local listing file or an http(s) URL (capped); unreadable is a `ListingFormatError`."""
+def read_bytes(
+    location: str, timeout: float = 30.0, max_bytes: int = MAX_LISTING_BYTES, deadline: float = LISTING_DEADLINE
+) -> bytes:
+    """The bytes of a local listing file or an http(s) URL (capped; `timeout` per network read, `deadline` for the
+    whole download); unreadable is a `ListingFormatError`."""
     if not is_url(location):
         try:
             return read_regular_file(location, max_bytes)
         except LocalReadError as error:
             raise ListingFormatError(f"{location}: {error}") from error
+    give_up_at = time.monotonic() + deadline
     try:
         with requests.get(location, timeout=timeout, stream=True) as response:
             if response.status_code != 200:
                 raise ListingFormatError(f"{redact(location)}: HTTP {response.status_code}")
             chunks, size = [], 0
-            for chunk in response.iter_content(1024 * 1024):
+            while chunk := response.raw.read1(1024 * 1024, decode_content=True):  # what has arrived, decoded
                 size += len(chunk)
                 if size > max_bytes:
                     raise ListingFormatError(f"{redact(location)}: larger than {max_bytes} bytes")
+                if time.monotonic() > give_up_at:
+                    raise ListingFormatError(f"{redact(location)}: not received within {deadline:g} s")
                 chunks.append(chunk)
             return b"".join(chunks)
-    except requests.RequestException as error:
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
         raise ListingFormatError(f"{redact(location)}: cannot fetch ({type(error).__name__})") from error
 
 
@@ -476,7 +489,16 @@ def _read_photos(listing: Listing, record: dict, names: FieldNames, policy: Phot
 
 
 def _read_price(listing: Listing, record: dict, names: FieldNames) -> None:
+    """The first price field that parses, unless the house is for rent: a monthly rent is no sale price, and
+    another field of the same record (Zillow's `unformattedPrice`) would hold that rent as a bare number."""
+    status = next(
+        (v for path in STATUS_FIELDS if isinstance(v := value_at(record, path), str) and _FOR_RENT.search(v)), None
+    )
     present = [value_at(record, path) for path in names.candidates("price") if _has(record, path)]
+    rent = next((value for value in present if isinstance(value, str) and _RENT_PERIOD.search(value)), None)
+    if status or rent:
+        listing.price_problem = f"for rent, not for sale ({_shown(status or rent)})"
+        return
     problems = []
     for value in present:
         try:

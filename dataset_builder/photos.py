@@ -41,6 +41,8 @@ MAX_REDIRECTS = 5
 Image.init()
 PHOTO_FORMATS = tuple(name for name in ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "BMP") if name in Image.OPEN)
 USER_AGENT = "zillow-vit-dataset-builder"
+MIN_PHOTO_SIDE = 8  # px; smaller is a tracking pixel or an icon, not a photo of a house
+MAX_PHOTO_ASPECT = 10  # long side / short side; longer is a banner or a strip, not a photo (panoramas are ~2-6)
 _RAW_MAGIC = b"zillow-vit raw\n"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _WATCH_INTERVAL = 0.1
@@ -99,12 +101,15 @@ def upright(image: Image.Image) -> Image.Image:
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
-    """RGB, with 16- and 32-bit grey levels scaled to 8 bits instead of clipped."""
+    """RGB, with 16- and 32-bit grey levels scaled to 8 bits instead of clipped, and transparent pixels on white
+    (as a web page shows them; dropping the alpha channel would turn a transparent background black)."""
     if image.mode.startswith("I"):
         levels = np.asarray(image).astype(np.int64).clip(0, 65535)
         image = Image.fromarray(((levels * 255 + 32767) // 65535).astype(np.uint8))
     elif image.mode == "F":
         image = Image.fromarray(np.nan_to_num(np.asarray(image)).clip(0, 255).astype(np.uint8))
+    if image.has_transparency_data:
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     return image.convert("RGB")
 
 
@@ -134,6 +139,10 @@ def decode_downscaled(data: bytes, short_side: int, max_pixels: int = FetchSetti
         image = Image.open(io.BytesIO(data), formats=PHOTO_FORMATS)
         if min(image.size) < 1:
             raise PhotoError(f"undecodable image (size {image.width}x{image.height})")
+        if min(image.size) < MIN_PHOTO_SIDE:
+            raise PhotoError(f"too small for a photo ({image.width}x{image.height}; under {MIN_PHOTO_SIDE} px)")
+        if max(image.size) > MAX_PHOTO_ASPECT * min(image.size):
+            raise PhotoError(f"not a photo's shape ({image.width}x{image.height}; over {MAX_PHOTO_ASPECT}:1)")
         if image.format in ("JPEG", "MPO"):
             scale = short_side / min(image.size)
             image.draft("RGB", (int(image.width * scale) + 1, int(image.height * scale) + 1))

@@ -19,6 +19,7 @@ def tier_ranges(cut_points: list[float]) -> str:
 
 SUMMARY_LINES_PER_LIST = 20
 REPORT_FILE = "build_report.json"
+MAX_SHOWN_LOCATION = 300  # characters of a photo location kept in the report (a data: URI can be megabytes)
 
 
 def _first(lines) -> list[str]:
@@ -27,6 +28,13 @@ def _first(lines) -> list[str]:
     if len(lines) <= SUMMARY_LINES_PER_LIST:
         return lines
     return lines[:SUMMARY_LINES_PER_LIST] + [f"  ... and {len(lines) - SUMMARY_LINES_PER_LIST} more in {REPORT_FILE}"]
+
+
+def shortened(location: str) -> str:
+    """`location` as the report shows it: whole up to `MAX_SHOWN_LOCATION` characters, else its start and length."""
+    if len(location) <= MAX_SHOWN_LOCATION:
+        return location
+    return f"{location[: MAX_SHOWN_LOCATION - 40]}... ({len(location)} characters)"
 
 
 @dataclass
@@ -61,7 +69,7 @@ class BuildReport:
         self.skipped_houses.append({"id": house_id, "reason": redact(reason)})
 
     def fail_photo(self, house_id: str, photo: str, reason: str) -> None:
-        self.failed_photos.append({"id": house_id, "photo": redact(photo), "reason": redact(reason)})
+        self.failed_photos.append({"id": house_id, "photo": shortened(redact(photo)), "reason": redact(reason)})
 
     def summary(self) -> str:
         lines = [

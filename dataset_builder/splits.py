@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import DataError
+
 TIER_NAMES = ("cheap", "average", "expensive")
 PRICE_BIN_SIZE = 10
 
@@ -41,24 +43,24 @@ def tercile_cut_points(train_prices) -> tuple[float, float]:
 
 
 def refuse_degenerate(split_prices: dict[str, list[float]], fractions: dict[str, float], cut_points) -> None:
-    """A `ValueError` of one line when the splits cannot train and measure a three-tier model: a split asked
+    """A `DataError` of one line when the splits cannot train and measure a three-tier model: a split asked
     for is empty, the cut points are not strictly increasing, or a tier has no training house."""
     for name, prices in split_prices.items():
         if not prices and fractions.get(name, 1) > 0:
-            raise ValueError(
+            raise DataError(
                 f"Refusing to build: the {name} split would be empty ({sum(map(len, split_prices.values()))} "
                 f"usable houses); add houses or raise --{name}_fraction."
             )
     low, high = cut_points
     if not low < high:
-        raise ValueError(
+        raise DataError(
             f"Refusing to build: the tercile cut points (${low:,.0f}, ${high:,.0f}) are not strictly increasing; "
             "the training prices are too alike to make three tiers."
         )
     counts = np.bincount([price_tier(price, cut_points) for price in split_prices["train"]], minlength=3)
     for name, count in zip(TIER_NAMES, counts):
         if count == 0:
-            raise ValueError(
+            raise DataError(
                 f"Refusing to build: no {name} house in the training split (cut points ${low:,.0f}, ${high:,.0f}); "
                 "the training prices are too few or too alike."
             )

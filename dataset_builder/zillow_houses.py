@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 
 import datasets
 
+from .errors import DataError
 from .facts import CATEGORY, MISSING, NUMBER, UNPARSEABLE, ListingField
 from .listing import FieldNames, Listing, fingerprint, read_bytes, read_listings, resolve_listing_fields
 from .locations import is_url
@@ -65,7 +66,7 @@ class SyntheticSource:
 
     def resolve_fields(self, options: DatasetOptions) -> list[ListingField]:
         if options.listing_fields:
-            raise ValueError(
+            raise DataError(
                 f"the synthetic houses carry no listing facts (--listing_fields {' '.join(options.listing_fields)}); "
                 "name a listing export"
             )
@@ -175,6 +176,11 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
     DEFAULT_CONFIG_NAME = "houses"
     VERSION = datasets.Version("1.1.0")
 
+    def __init__(self, *args, read_source: SyntheticSource | ListingSource | None = None, **config_kwargs):
+        """`read_source`: `config.source` already read (a listing URL is fetched once per build); else read here."""
+        super().__init__(*args, **config_kwargs)
+        self.read_source = read_source
+
     def _info(self) -> datasets.DatasetInfo:
         features = {
             "id": datasets.Value("string"),
@@ -197,14 +203,14 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         config = self.config
-        source = house_source(config.source)
+        source = self.read_source or house_source(config.source)
         if source.fingerprint(config) != config.source_fingerprint:
-            raise ValueError(f"{source.location} changed while the build started; run the build again.")
+            raise DataError(f"{source.location} changed while the build started; run the build again.")
         photo_cache_dir = config.photo_cache_dir or os.path.join(self._cache_dir_root, "zillow_houses_photos")
         houses, report = source.collect(config, photo_cache_dir)
         if len(houses) < 3:
             logger.warning("%s", report.summary())
-            raise ValueError(f"Only {len(houses)} usable houses in {report.source}; need at least 3 (report above).")
+            raise DataError(f"Only {len(houses)} usable houses in {report.source}; need at least 3 (report above).")
         split_of = assign_splits(
             [house.price for house in houses], config.validation_fraction, config.test_fraction, config.split_seed
         )
@@ -271,6 +277,7 @@ def build_house_dataset(
         cache_dir=cache_dir,
         source=houses.location,
         source_fingerprint=houses.fingerprint(options),
+        read_source=houses,
         **asdict(options),
     )
     builder.download_and_prepare(download_mode="force_redownload" if force_rebuild else None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
+from zillow_vit.cli import run_script
 from zillow_vit.data import DatasetArguments
 from zillow_vit.hub import export_dataset, push_dataset_to_hub
 
@@ -49,4 +50,4 @@ def main(argv: list[str] | None = None):
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -38,7 +38,7 @@ from dataset_builder import BuildReport
 from dataset_builder.folds import fold_dataset, pool_houses
 from zillow_vit import baselines, ensemble, reporting
 from zillow_vit.checkpoints import run_argument_changes, run_arguments
-from zillow_vit.cli import check_location, usage_error
+from zillow_vit.cli import check_location, run_script, usage_error
 from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
 from zillow_vit.hub import without_machine_paths
@@ -529,4 +529,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

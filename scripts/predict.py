@@ -37,8 +37,8 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser
 
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
-from dataset_builder import DatasetOptions, ListingField, PhotoStore, price_tier, read_listings
-from zillow_vit.cli import check_location, usage_error
+from dataset_builder import DataError, DatasetOptions, ListingField, PhotoStore, price_tier, read_listings
+from zillow_vit.cli import check_location, run_script, usage_error
 from zillow_vit.ensemble import combined, load_members
 from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.models.pipeline_house import house_result
@@ -104,7 +104,7 @@ def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_fac
     if args.house_id is not None:
         houses = [house for house in houses if house.house_id == args.house_id]
         if not houses:
-            raise ValueError(f"House {args.house_id!r} of {args.listing}: not found")
+            raise DataError(f"House {args.house_id!r} of {args.listing}: not found")
     return houses
 
 
@@ -190,12 +190,13 @@ def prediction_row(house: House, prediction: dict | None, config) -> dict:
 
 def predict_houses(members: list[tuple], houses: list[House], batch_size: int) -> list[dict]:
     """Rows for every house, in listing order, the usable ones scored `batch_size` at a time."""
-    usable = [house for house in houses if house.problem is None]
-    predictions = {}
+    usable = [index for index, house in enumerate(houses) if house.problem is None]
+    predictions = {}  # by position: a skipped duplicate shares its id with a scored house
     for start in tqdm(range(0, len(usable), batch_size), desc="Scoring houses", unit="batch"):
         batch = usable[start : start + batch_size]
-        predictions.update(zip((house.house_id for house in batch), score(members, batch)))
-    return [prediction_row(house, predictions.get(house.house_id), members[0][0].config) for house in houses]
+        predictions.update(zip(batch, score(members, [houses[index] for index in batch])))
+    config = members[0][0].config
+    return [prediction_row(house, predictions.get(index), config) for index, house in enumerate(houses)]
 
 
 def summary(rows: list[dict]) -> dict:
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.listing is None or args.house_id is not None:
         if rows[0]["tier"] is None:
             dropped = "".join(f"\n{d['photo']}: {d['reason']}" for d in rows[0]["photos_dropped"])
-            raise ValueError(f"House {rows[0]['id']}: {rows[0]['problem']}{dropped}")
+            raise DataError(f"House {rows[0]['id']}: {rows[0]['problem']}{dropped}")
         print(json.dumps(rows[0], indent=2))
         return rows[0]
     result = summary(rows)
@@ -276,4 +277,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -22,7 +22,7 @@ import transformers
 from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from zillow_vit.checkpoints import last_complete_checkpoint, run_argument_changes, run_arguments, write_run_arguments
-from zillow_vit.cli import check_location, config_overrides, usage_error
+from zillow_vit.cli import check_location, config_overrides, run_script, usage_error
 from zillow_vit.data import DatasetArguments, collate_houses, fit_listing_facts, house_transforms, listing_fields
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
@@ -337,4 +337,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

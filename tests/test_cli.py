@@ -1,9 +1,15 @@
 """The scripts' command lines tell the truth: each model's real defaults in --help, wrong input in one line with
 exit status 2 before any work."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from conftest import load_script
+from conftest import load_script, simple_houses, write_listing
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 USAGE_ERRORS = {
     "unknown preset": (["--preset", "huge"], "--preset huge: cnn has presets default, tiny"),
@@ -65,3 +71,23 @@ def test_help_shows_the_defaults_the_model_really_uses(model, learning_rate, epo
     assert f"The initial learning rate for the optimizer. (default: {learning_rate})" in text
     assert f"Total number of training epochs to perform. (default: {epochs})" in text
     assert "Train a price-tier model on house photos" in text  # the script's docstring is its description
+
+
+def test_data_the_scripts_cannot_use_is_one_line_not_a_traceback(tmp_path):
+    """A malformed listing, and a listing with too few usable houses: exit status 2 and one line naming the file."""
+    (tmp_path / "malformed.json").write_text('[{"id": 1,')
+    few = write_listing(tmp_path, simple_houses(tmp_path, count=2, photos_per_house=1), name="few.json")
+    expected = {
+        "malformed.json": "malformed.json: malformed JSON at line 1, column 11",
+        "few.json": "Only 2 usable houses in ",
+    }
+    for listing in (tmp_path / "malformed.json", few):
+        result = subprocess.run(
+            [sys.executable, str(SCRIPTS / "build_dataset.py"), "--dataset", str(listing),
+             "--dataset_cache_dir", str(tmp_path / "cache"), "--output_dir", str(tmp_path / "saved")],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("build_dataset.py: error: ") and expected[listing.name] in last

@@ -277,6 +277,23 @@ def test_processor_takes_one_photo_one_house_or_a_batch_and_reads_at_most_max_ph
     assert PROCESSOR(photos(5), max_photos=2)["photo_mask"].shape == (1, 2)
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_pixels_are_white_in_the_builder_and_the_processor_alike(tmp_path, mode):
+    """A floor plan with a transparent background: the stored photo and a path or image given to the processor read
+    its background as white (dropping the alpha channel makes it black, or whatever colour the hidden pixels hold)."""
+    plan = Image.new("RGBA", (40, 30), (255, 0, 0, 0))  # transparent red: shown as the page behind it
+    plan.paste((0, 0, 0, 255), (10, 10, 30, 20))  # an opaque black line
+    plan = plan.convert(mode) if mode != "P" else plan.convert("RGB").quantize(2)
+    if mode == "P":
+        plan.info["transparency"] = plan.getpixel((0, 0))
+    plan.save(tmp_path / "plan.png")
+    stored = np.asarray(downscale(Image.open(tmp_path / "plan.png"), 256))
+    assert stored[0, 0].tolist() == [255, 255, 255] and stored[15, 20].tolist() == [0, 0, 0]
+    for given in (str(tmp_path / "plan.png"), Image.open(tmp_path / "plan.png")):
+        corner = PROCESSOR(given)["pixel_values"][0, 0, :, 0, 0]
+        torch.testing.assert_close(corner, torch.ones(3))  # white, normalised with mean = std = 0.5
+
+
 def test_processor_turns_photos_upright_from_their_exif_orientation(tmp_path):
     wide = Image.new("RGB", (40, 20), (0, 0, 255))
     wide.paste((255, 0, 0), (0, 0, 20, 20))  # left half red

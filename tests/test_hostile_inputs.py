@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from dataset_builder import FetchSettings, ListingFormatError, PhotoStore, build_house_dataset, read_listings
-from dataset_builder.listing import parse_id, parse_price
+from dataset_builder.listing import parse_id, parse_price, read_bytes
 from dataset_builder.photos import PhotoError, decode_downscaled
 
 from conftest import simple_houses, write_listing, write_photo
@@ -172,6 +172,17 @@ def test_report_redacts_credentials_and_tokens(tmp_path, fault_server):
     assert "missing.jpg?X-Amz-Signature=REDACTED&w=640" in text and report.failed_photos[0]["reason"] == "HTTP 404"
 
 
+def test_an_inline_photo_is_shown_shortened_in_the_report(tmp_path):
+    """A refused `data:` URI of a megabyte names itself in the report by its start and length, not in full."""
+    houses = simple_houses(tmp_path, count=9, photos_per_house=1)
+    inline = "data:image/jpeg;base64," + "A" * 1_000_000
+    houses[0]["images"].append(inline)
+    _, report = build(write_listing(tmp_path, houses), tmp_path)
+    (failed,) = report.failed_photos
+    assert failed["photo"] == f"{inline[:260]}... ({len(inline)} characters)"
+    assert failed["reason"] == "unsupported scheme 'data'" and len(report.to_json()) < 10_000
+
+
 @pytest.mark.parametrize("format_name", ["JPEG", "PNG", "GIF", "WEBP"])
 def test_decoding_mutated_bytes_raises_only_photo_error(format_name):
     original = bytearray(photo_bytes(format_name, size=(64, 48)))
@@ -214,6 +225,18 @@ def test_pixel_bombs_are_refused_before_decoding_and_big_jpegs_decode_reduced():
         decode_downscaled(png_declaring(100_000, 100_000), 256)
     big_jpeg = photo_bytes("JPEG", size=(4000, 3000))
     assert decode_downscaled(big_jpeg, 64, max_pixels=1_000_000).size == (85, 64)  # decoded at 1/8 scale
+
+
+def test_tracking_pixels_and_strips_are_refused_before_decoding():
+    """A 1x1 GIF or a 60000x10 strip is no photo of a house, and a strip's resize would cost memory by its length."""
+    with pytest.raises(PhotoError, match=r"^too small for a photo \(1x1; under 8 px\)$"):
+        decode_downscaled(photo_bytes("GIF", size=(1, 1)), 256)
+    with pytest.raises(PhotoError, match=r"^not a photo's shape \(60000x10; over 10:1\)$"):
+        decode_downscaled(png_declaring(60000, 10), 256)
+    with pytest.raises(PhotoError, match=r"^not a photo's shape \(20x210; over 10:1\)$"):
+        decode_downscaled(photo_bytes("PNG", size=(20, 210)), 256)
+    assert decode_downscaled(photo_bytes("PNG", size=(200, 20)), 256).size == (200, 20)  # 10:1 is kept
+    assert decode_downscaled(photo_bytes("PNG", size=(8, 8)), 256).size == (8, 8)
 
 
 def test_sixteen_bit_greys_are_scaled_not_clipped():
@@ -263,6 +286,30 @@ def test_remote_listing_never_reads_local_files_and_local_paths_stay_in_the_fold
         house_id: len(images) for split in dataset.values() for house_id, images in zip(split["id"], split["images"])
     }
     assert kept["0"] == 2  # its own photo and the secret one (two entries naming the same file)
+
+
+def test_a_listing_url_that_drips_fails_at_its_deadline(serve, tmp_path):
+    server = serve(tmp_path)
+    server.routes["/houses.json"] = drip(server)
+    started = time.monotonic()
+    with pytest.raises(ListingFormatError, match=r"/houses.json: not received within 1 s$"):
+        read_bytes(f"{server.url}/houses.json", timeout=5, deadline=1)
+    assert time.monotonic() - started < 5
+
+
+def test_a_listing_url_is_read_once_per_build(tmp_path, serve):
+    """An API whose answer changes with every request (a timestamp) builds: the bytes read first are used."""
+    write_listing(tmp_path, simple_houses(tmp_path, count=9, photos_per_house=1))
+    server = serve(tmp_path)
+    houses = json.loads((tmp_path / "houses.json").read_text())
+
+    def fresh(handler):
+        body = json.dumps({"generatedAt": time.time(), "houses": houses}).encode()
+        answer(200, [("Content-Type", "application/json")], body)(handler)
+
+    server.routes["/api.json"] = fresh
+    dataset, report = build(f"{server.url}/api.json", tmp_path)
+    assert report.houses_kept == 9 and server.hits["/api.json"] == 1
 
 
 def test_edited_listing_builds_again_and_force_rebuild_ignores_the_cache(tmp_path):
@@ -410,6 +457,26 @@ def test_fields_are_detected_per_record(tmp_path):
         ("1", 500000.0, None), ("2", 600000.0, None), ("3", 700000.0, None), ("4", 800000.0, None),
     ]  # fmt: skip
     assert listings[3].photos == ["https://x.test/d.jpg"]
+
+
+def test_rentals_are_not_read_as_cheap_houses(tmp_path):
+    """Zillow's rental results keep the rent as a bare number beside the "/mo" text: neither is a sale price."""
+    records = [
+        {"zpid": 1, "price": "$2,500/mo", "unformattedPrice": 2500, "imgSrc": "a.jpg"},
+        {"zpid": 2, "price": "$1,800 per month", "imgSrc": "b.jpg"},
+        {"zpid": 3, "statusType": "FOR_RENT", "unformattedPrice": 3100, "imgSrc": "c.jpg"},
+        {"zpid": 4, "hdpData": {"homeInfo": {"price": 2900, "homeStatus": "FOR_RENT"}}, "imgSrc": "d.jpg"},
+        {"zpid": 5, "price": "$450,000", "statusType": "FOR_SALE", "status": "Current", "imgSrc": "e.jpg"},
+    ]
+    path = tmp_path / "rentals.json"
+    path.write_text(json.dumps(records))
+    assert [(item.price, item.skip_reason) for item in read_listings(str(path))] == [
+        (None, "for rent, not for sale ('$2,500/mo')"),
+        (None, "for rent, not for sale ('$1,800 per month')"),
+        (None, "for rent, not for sale ('FOR_RENT')"),
+        (None, "for rent, not for sale ('FOR_RENT')"),
+        (450000.0, None),
+    ]
 
 
 def test_zillow_search_results_page(tmp_path):

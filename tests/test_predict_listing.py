@@ -71,6 +71,18 @@ def test_a_listing_without_prices_is_scored_whole(run, tmp_path):
     assert result["summary"] == {"houses": 7, "scored": 7, "with_price": 0, "accuracy": None, "output": str(output)}
 
 
+def test_a_repeated_id_is_reported_not_given_the_first_house_s_tier(run, tmp_path):
+    houses = [{"id": 5, "price": 100_000, "images": write_photos(tmp_path, 0, 2)},
+              {"id": "5", "price": 900_000, "images": write_photos(tmp_path, 1, 2)},
+              {"id": "6", "images": write_photos(tmp_path, 2, 2)}]  # fmt: skip
+    (tmp_path / "export.json").write_text(json.dumps(houses))
+    result = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"))
+    first, repeated, _ = result["rows"]
+    assert first["tier"] is not None and repeated["tier"] is None and "probabilities" not in repeated
+    assert repeated["problem"].startswith("duplicate id")
+    assert result["summary"]["scored"] == 2 and result["summary"]["with_price"] == 1
+
+
 @pytest.fixture
 def zillow_export(tmp_path):
     """Zillow-style nested records: prices under hdpData.homeInfo.price (one missing), photos as carousel objects;

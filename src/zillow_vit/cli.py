@@ -4,7 +4,10 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import fields
+
+from dataset_builder import DataError
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 LISTING_SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -14,6 +17,15 @@ def usage_error(message: str):
     """Print `script: error: message` and exit with status 2, as argparse does for its own errors."""
     print(f"{os.path.basename(sys.argv[0]) or 'zillow-vit'}: error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def run_script(main: Callable) -> None:
+    """Run a script's `main` from the command line: input data it cannot use (`DataError`: a malformed listing, too
+    few usable houses, a house without usable photos) ends in one line with exit status 2, not a traceback."""
+    try:
+        main()
+    except DataError as error:
+        usage_error(str(error))
 
 
 def is_remote(location: str) -> bool:

@@ -2,6 +2,7 @@
 `photo_mask`, preprocessed exactly as the model was evaluated in training (the training script's evaluation
 transform *is* `HousePhotoProcessor.photo_transform()`). Ships with the model as Hub custom code."""
 
+import os
 from functools import partial
 
 import torch
@@ -100,9 +101,14 @@ def reduce_short_side(photo: Image.Image, short_side: int) -> Image.Image:
 
 
 def upright_rgb(photo) -> Image.Image:
-    """A PIL image, path or URL → the photo upright (EXIF orientation applied) in RGB."""
-    image = load_image(photo) if isinstance(photo, str) else photo
-    return ImageOps.exif_transpose(image).convert("RGB")
+    """A PIL image, path or URL → the photo upright (EXIF orientation applied) in RGB, transparent pixels on white
+    as the dataset builder stores them (a URL is read by `load_image`, which drops the alpha channel)."""
+    if isinstance(photo, str):
+        photo = Image.open(photo) if os.path.isfile(photo) else load_image(photo)
+    image = ImageOps.exif_transpose(photo)
+    if image.has_transparency_data:
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
+    return image.convert("RGB")
 
 
 __all__ = ["HousePhotoProcessor"]
