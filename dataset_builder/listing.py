@@ -60,6 +60,7 @@ PHOTO_FIELDS = (
     "image_url",
 )
 PHOTO_URL_KEYS = ("url", "src", "href", "path")
+MIXED_SOURCE_WIDTH = 576  # px: a 3:2 photo this wide keeps a short side of 384, over the default stored 256
 MAX_LISTING_BYTES = 256 * 1024 * 1024
 LISTING_DEADLINE = 600.0  # seconds a listing URL may take in all; a server dripping bytes fails then
 MAX_ID_LENGTH = 128
@@ -343,18 +344,37 @@ def _shown(value) -> str:
 
 
 def photo_entries(value) -> list[str]:
-    """Photo locations as written: a string, a list of strings or of {url|src|href|path: ...} objects, or
-    Zillow's {"baseUrl": ".../{photoKey}.jpg", "photoData": [{"photoKey": ...}, ...]}."""
+    """Photo locations as written: a string, a list of strings or of {url|src|href|path: ...} objects, of
+    Zillow detail pages' {"mixedSources": {"jpeg": [{"url", "width"}, ...]}} objects, or Zillow's
+    {"baseUrl": ".../{photoKey}.jpg", "photoData": [{"photoKey": ...}, ...]}."""
     if isinstance(value, dict) and isinstance(value.get("baseUrl"), str) and isinstance(value.get("photoData"), list):
         return [_fill_placeholders(value["baseUrl"], item) for item in value["photoData"] if isinstance(item, dict)]
     entries = value if isinstance(value, list) else [value]
     locations = []
     for entry in entries:
         if isinstance(entry, dict):
-            entry = next((entry[key] for key in PHOTO_URL_KEYS if isinstance(entry.get(key), str)), None)
+            entry = next((entry[key] for key in PHOTO_URL_KEYS if isinstance(entry.get(key), str)), None) or (
+                _mixed_source(entry.get("mixedSources"))
+            )
         if isinstance(entry, str) and entry.strip():
             locations.append(entry.strip())
     return locations
+
+
+def _mixed_source(sources) -> str | None:
+    """Of a photo's sizes ({"jpeg": [{"url", "width"}, ...], "webp": [...]}), the smallest JPEG (else WebP) at least
+    `MIXED_SOURCE_WIDTH` wide, else the widest: enough for the stored short side, not the full-size download."""
+    if not isinstance(sources, dict):
+        return None
+    for kind in ("jpeg", "webp"):
+        sizes = [s for s in sources.get(kind) or [] if isinstance(s, dict) and isinstance(s.get("url"), str)]
+        widths = {id(s): s.get("width") if isinstance(s.get("width"), (int, float)) else 0 for s in sizes}
+        wide = [s for s in sizes if widths[id(s)] >= MIXED_SOURCE_WIDTH]
+        if wide:
+            return min(wide, key=lambda s: widths[id(s)])["url"]
+        if sizes:
+            return max(sizes, key=lambda s: widths[id(s)])["url"]
+    return None
 
 
 def _fill_placeholders(template: str, values: dict) -> str:
@@ -485,7 +505,22 @@ def _read_photos(listing: Listing, record: dict, names: FieldNames, policy: Phot
         if location not in listing.photos:
             listing.photos.append(location)
     if not listing.photos:
-        listing.problem = f"no usable photos ({len(listing.refused_photos)} refused)" if entries else "no photos"
+        listing.problem = (
+            f"no usable photos ({len(listing.refused_photos)} refused)" if entries else _no_photos(record, names)
+        )
+
+
+def _no_photos(record: dict, names: FieldNames) -> str:
+    """ "no photos", or, when a photo field holds something, the shape it holds that is not read as photos."""
+    for path in names.candidates("images"):
+        value = value_at(record, path)
+        if value in (None, "", [], {}):
+            continue
+        items = value if isinstance(value, list) else [value]
+        keys = sorted({key for item in items if isinstance(item, dict) for key in item})
+        shape = f"objects with keys {', '.join(keys)}" if keys else f"entries like {_shown(items[0])}"
+        return f"no photos in a shape it reads ({path}: {shape}); name the field with the URLs in --images_field"
+    return "no photos"
 
 
 def _read_price(listing: Listing, record: dict, names: FieldNames) -> None:

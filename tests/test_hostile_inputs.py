@@ -479,6 +479,32 @@ def test_rentals_are_not_read_as_cheap_houses(tmp_path):
     ]
 
 
+def test_detail_page_photos_and_photo_fields_of_an_unread_shape(tmp_path):
+    """Zillow detail pages list each photo's sizes (`mixedSources`): one big enough is read, not the largest. A photo
+    field holding a shape that is not read says so, with its keys, instead of "no photos"."""
+    sizes = [{"url": f"https://p.example/1-{width}.jpg", "width": width} for width in (1536, 192, 576, 384, 768)]
+    records = [
+        {"zpid": 1, "price": 500000, "photos": [{"caption": "", "mixedSources": {"jpeg": sizes, "webp": []}}]},
+        {"zpid": 2, "price": 500000, "photos": [{"mixedSources": {"jpeg": sizes[1:2]}}]},
+        {"zpid": 3, "price": 500000, "photos": [{"caption": "front", "link": "https://p.example/3.jpg"}]},
+        {"zpid": 4, "price": 500000, "images": [["a.jpg"]]},
+        {"zpid": 5, "price": 500000, "images": []},
+    ]
+    path = tmp_path / "detail.json"
+    path.write_text(json.dumps(records))
+    listings = read_listings(str(path))
+    assert [listing.photos for listing in listings[:2]] == [
+        ["https://p.example/1-576.jpg"],
+        ["https://p.example/1-192.jpg"],
+    ]
+    assert [listing.skip_reason for listing in listings[2:]] == [
+        "no photos in a shape it reads (photos: objects with keys caption, link); name the field with the URLs in "
+        "--images_field",
+        "no photos in a shape it reads (images: entries like ['a.jpg']); name the field with the URLs in --images_field",
+        "no photos",
+    ]
+
+
 def test_zillow_search_results_page(tmp_path):
     def house(zpid, **fields):
         return {"zpid": str(zpid), "price": f"${zpid * 1000:,}", "unformattedPrice": zpid * 1000,
