@@ -84,6 +84,12 @@ TARGETS = {
             ("no_pixel_cap", "if image.width * image.height > max_pixels:", "if False:"),
             ("sixteen_bit_clipped", "((levels * 255 + 32767) // 65535)", "levels.clip(0, 255)"),
             (
+                "transparency_dropped",
+                "    if image.has_transparency_data:\n        image = Image.alpha",
+                "    if False:\n        image = Image.alpha",
+            ),
+            ("strips_kept", "if max(image.size) > MAX_PHOTO_ASPECT * min(image.size):", "if False:"),
+            (
                 "stored_photo_not_verified",
                 "if stored is not None and is_complete_jpeg(stored):",
                 "if stored is not None:",
@@ -120,6 +126,8 @@ TARGETS = {
             ),
             ("id_not_stripped", "text = str(value).strip()", "text = str(value)"),
             ("duplicate_ids_kept", "if listing.house_id in first_row_of_id:", "if False:"),
+            ("rent_read_as_a_price", "    if status or rent:", "    if False:"),
+            ("listing_without_deadline", "if time.monotonic() > give_up_at:", "if False:"),
             ("no_dotted_paths", 'for key in path.split("."):', "for key in [path]:"),
             (
                 "photo_url_key_dropped",
@@ -506,6 +514,12 @@ TARGETS = {
         )
         + mutations(
             "scripts/predict.py",
+            (
+                "duplicate_gets_the_first_house_s_tier",
+                "predictions.get(index), config) for index, house",
+                "predictions.get(usable[0] if house.problem and usable else index), config) for index, house",
+                ("tests/test_predict_listing.py",),
+            ),
             (
                 "predict_reads_the_first_house",
                 "houses = [house for house in houses if house.house_id == args.house_id]",

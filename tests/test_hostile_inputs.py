@@ -297,6 +297,13 @@ def test_a_listing_url_that_drips_fails_at_its_deadline(serve, tmp_path):
     assert time.monotonic() - started < 5
 
 
+def test_a_gzip_encoded_listing_url_is_read_decoded(serve, tmp_path):
+    server = serve(tmp_path)
+    body = json.dumps([{"id": index, "price": 1000 * index} for index in range(3000)]).encode()
+    server.routes["/houses.json"] = answer(200, [("Content-Encoding", "gzip")], gzip.compress(body))
+    assert read_bytes(f"{server.url}/houses.json") == body
+
+
 def test_a_listing_url_is_read_once_per_build(tmp_path, serve):
     """An API whose answer changes with every request (a timestamp) builds: the bytes read first are used."""
     write_listing(tmp_path, simple_houses(tmp_path, count=9, photos_per_house=1))
