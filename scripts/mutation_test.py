@@ -87,6 +87,7 @@ TARGETS = {
                 "transparency_dropped",
                 "    if image.has_transparency_data:\n        image = Image.alpha",
                 "    if False:\n        image = Image.alpha",
+                ("tests/test_data_pipeline.py",),
             ),
             ("strips_kept", "if max(image.size) > MAX_PHOTO_ASPECT * min(image.size):", "if False:"),
             (

@@ -66,6 +66,11 @@ class PredictArguments:
     )
     batch_size: int = field(default=16, metadata={"help": "Houses scored at once."})
     trust_remote_code: bool = field(default=False, metadata={"help": "Run the model code shipped with a Hub repo."})
+    test_time_flip: bool | None = field(
+        default=None,
+        metadata={"help": "Read each photo and its mirror image (flip test-time augmentation) whatever the models' "
+                  "configs say (true), or never (false); default: as each config says."},
+    )  # fmt: skip
 
 
 @dataclass
@@ -251,7 +256,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((PredictArguments, DatasetOptions), description=__doc__)
     args, options = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     check_arguments(args)
-    members = load_members(args.model, trust_remote_code=args.trust_remote_code)
+    flip = {} if args.test_time_flip is None else {"test_time_flip": args.test_time_flip}
+    members = load_members(args.model, trust_remote_code=args.trust_remote_code, **flip)
     config = members[0][0].config
     houses = houses_to_score(args, options, config.listing_facts)
     cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")

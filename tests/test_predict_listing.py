@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -81,6 +82,26 @@ def test_a_repeated_id_is_reported_not_given_the_first_house_s_tier(run, tmp_pat
     assert first["tier"] is not None and repeated["tier"] is None and "probabilities" not in repeated
     assert repeated["problem"].startswith("duplicate id")
     assert result["summary"]["scored"] == 2 and result["summary"]["with_price"] == 1
+
+
+def test_test_time_flip_flag_reads_as_a_config_with_it_does(run, tmp_path):
+    """`--test_time_flip true` is the run with `test_time_flip` set in its config.json; without it, its config holds."""
+    photos = [str(tmp_path / name) for name in write_photos(tmp_path, 7, 3)]
+    flipped_run = tmp_path / "flipped-run"
+    shutil.copytree(run, flipped_run)
+    config = json.loads((flipped_run / "config.json").read_text())
+    assert config["test_time_flip"] is False
+    (flipped_run / "config.json").write_text(json.dumps({**config, "test_time_flip": True}))
+
+    def probabilities(model, *flip):
+        row = load_script("predict").main(["--model", str(model), "--photo_cache_dir", str(tmp_path / "photo-cache"),
+                                           "--photos", *photos, *flip])  # fmt: skip
+        return list(row["probabilities"].values())
+
+    flipped = probabilities(flipped_run)
+    assert probabilities(run, "--test_time_flip", "true") == pytest.approx(flipped, abs=1e-6)
+    assert probabilities(flipped_run, "--test_time_flip", "false") == pytest.approx(probabilities(run), abs=1e-6)
+    assert probabilities(run) != pytest.approx(flipped, abs=1e-6)
 
 
 @pytest.fixture
