@@ -20,14 +20,13 @@ import json
 import math
 import os
 import re
-import time
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import requests
-import urllib3
 
 from .errors import DataError
 from .facts import ListingField, infer_kinds, parse_listing_fields
@@ -72,7 +71,7 @@ _PRICE_PATTERN = re.compile(
     re.IGNORECASE | re.ASCII,
 )
 _RENT_PERIOD = re.compile(r"(/|\bper\b|\ba\b)\s*(mo|month|wk|week|yr|year|day|night)\b", re.IGNORECASE)
-_FOR_RENT = re.compile(r"(^|[^a-z])(for[_ -]?(rent|lease)|rental)([^a-z]|$)", re.IGNORECASE)
+_FOR_RENT = re.compile(r"\s*(for[_ -]?(rent|lease)|rental|leased?)\s*", re.IGNORECASE)  # a whole status value
 STATUS_FIELDS = ("statusType", "homeStatus", "hdpData.homeInfo.homeStatus", "listingStatus", "status")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _KIND_NAMES = {"id": "an id", "price": "a price", "images": "a photo"}
@@ -125,22 +124,39 @@ def read_bytes(
             return read_regular_file(location, max_bytes)
         except LocalReadError as error:
             raise ListingFormatError(f"{location}: {error}") from error
-    give_up_at = time.monotonic() + deadline
+    outcome = {}
+
+    def download():
+        try:
+            outcome["data"] = _download(location, timeout, max_bytes)
+        except Exception as error:
+            outcome["error"] = error
+
+    # a daemon thread, left behind at the deadline: a server dripping headers or body cannot hold the build
+    worker = threading.Thread(target=download, daemon=True, name=f"listing download {redact(location)}")
+    worker.start()
+    worker.join(deadline)
+    if worker.is_alive():
+        raise ListingFormatError(f"{redact(location)}: not received within {deadline:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["data"]
+
+
+def _download(url: str, timeout: float, max_bytes: int) -> bytes:
     try:
-        with requests.get(location, timeout=timeout, stream=True) as response:
+        with requests.get(url, timeout=timeout, stream=True) as response:
             if response.status_code != 200:
-                raise ListingFormatError(f"{redact(location)}: HTTP {response.status_code}")
+                raise ListingFormatError(f"{redact(url)}: HTTP {response.status_code}")
             chunks, size = [], 0
-            while chunk := response.raw.read1(1024 * 1024, decode_content=True):  # what has arrived, decoded
+            for chunk in response.iter_content(1024 * 1024):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise ListingFormatError(f"{redact(location)}: larger than {max_bytes} bytes")
-                if time.monotonic() > give_up_at:
-                    raise ListingFormatError(f"{redact(location)}: not received within {deadline:g} s")
+                    raise ListingFormatError(f"{redact(url)}: larger than {max_bytes} bytes")
                 chunks.append(chunk)
             return b"".join(chunks)
-    except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
-        raise ListingFormatError(f"{redact(location)}: cannot fetch ({type(error).__name__})") from error
+    except requests.RequestException as error:
+        raise ListingFormatError(f"{redact(url)}: cannot fetch ({type(error).__name__})") from error
 
 
 def decode_text(data: bytes, source: str) -> str:
@@ -527,7 +543,7 @@ def _read_price(listing: Listing, record: dict, names: FieldNames) -> None:
     """The first price field that parses, unless the house is for rent: a monthly rent is no sale price, and
     another field of the same record (Zillow's `unformattedPrice`) would hold that rent as a bare number."""
     status = next(
-        (v for path in STATUS_FIELDS if isinstance(v := value_at(record, path), str) and _FOR_RENT.search(v)), None
+        (v for path in STATUS_FIELDS if isinstance(v := value_at(record, path), str) and _FOR_RENT.fullmatch(v)), None
     )
     present = [value_at(record, path) for path in names.candidates("price") if _has(record, path)]
     rent = next((value for value in present if isinstance(value, str) and _RENT_PERIOD.search(value)), None)

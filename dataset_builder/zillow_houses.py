@@ -174,7 +174,7 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = ZillowHousesConfig
     BUILDER_CONFIGS = [ZillowHousesConfig(name="houses", description="Houses of a listing export and their photos.")]
     DEFAULT_CONFIG_NAME = "houses"
-    VERSION = datasets.Version("1.1.0")
+    VERSION = datasets.Version("1.2.0")  # 1.2: rentals skipped, transparency on white
 
     def __init__(self, *args, read_source: SyntheticSource | ListingSource | None = None, **config_kwargs):
         """`read_source`: `config.source` already read (a listing URL is fetched once per build); else read here."""

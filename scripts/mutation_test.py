@@ -128,7 +128,7 @@ TARGETS = {
             ("id_not_stripped", "text = str(value).strip()", "text = str(value)"),
             ("duplicate_ids_kept", "if listing.house_id in first_row_of_id:", "if False:"),
             ("rent_read_as_a_price", "    if status or rent:", "    if False:"),
-            ("listing_without_deadline", "if time.monotonic() > give_up_at:", "if False:"),
+            ("listing_without_deadline", "    worker.join(deadline)", "    worker.join()"),
             ("no_dotted_paths", 'for key in path.split("."):', "for key in [path]:"),
             (
                 "photo_url_key_dropped",

@@ -38,6 +38,7 @@ from transformers import HfArgumentParser
 
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
 from dataset_builder import DataError, DatasetOptions, ListingField, PhotoStore, price_tier, read_listings
+from dataset_builder.report import shortened
 from zillow_vit.cli import check_location, run_script, usage_error
 from zillow_vit.ensemble import combined, load_members
 from zillow_vit.models.listing_facts import ListingFactEncoder
@@ -106,6 +107,7 @@ def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_fac
         )
         for listing in listings
     ]
+    mark_repeated_ids(houses)
     if args.house_id is not None:
         houses = [house for house in houses if house.house_id == args.house_id]
         if not houses:
@@ -113,29 +115,41 @@ def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_fac
     return houses
 
 
+def mark_repeated_ids(houses: list[House]) -> None:
+    """A house whose id an earlier scorable house has is not scored (the listing marks only repeats of houses it
+    could build from, and a price does not matter here)."""
+    first_row_of_id = {}
+    for row, house in enumerate(houses):
+        if house.problem is None and house.house_id in first_row_of_id:
+            house.problem = f"duplicate id (first seen in row {first_row_of_id[house.house_id]})"
+        elif house.problem is None:
+            first_row_of_id[house.house_id] = row
+
+
 def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> None:
     """Give each house its first `max_photos` usable photos in listing order: the first `max_photos` are fetched, and
     for each one that fails the next in line, until enough are usable or none is left."""
-    tried = {house.house_id: 0 for house in houses}
+    tried = [0] * len(houses)  # by position: ids need not be unique
     while True:
         wanted = {}
-        for house in houses:
+        for index, house in enumerate(houses):
             if house.problem is None:
                 needed = max_photos - len(house.stored)
-                wanted[house.house_id] = house.photos[tried[house.house_id] : tried[house.house_id] + needed]
+                wanted[index] = house.photos[tried[index] : tried[index] + needed]
         locations = [photo for photos in wanted.values() for photo in photos]
         if not locations:
             break
         results = store.prepare(locations, description="Fetching photos")
-        for house in houses:
-            for photo in wanted.get(house.house_id, []):
+        for index, photos in wanted.items():
+            house = houses[index]
+            for photo in photos:
                 result = results[photo]
                 if result.path:
                     house.stored.append(result.path)
                 else:
                     house.dropped.append({"photo": photo, "reason": result.error})
                     logger.warning("House %s: dropped photo %s (%s)", house.house_id, photo, result.error)
-            tried[house.house_id] += len(wanted.get(house.house_id, []))
+            tried[index] += len(photos)
     for house in houses:
         if house.problem is None and not house.stored:
             house.problem = f"no usable photos ({len(house.dropped)} failed)"
@@ -267,7 +281,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:
         if rows[0]["tier"] is None:
-            dropped = "".join(f"\n{d['photo']}: {d['reason']}" for d in rows[0]["photos_dropped"])
+            dropped = "".join(f"; {shortened(d['photo'])}: {d['reason']}" for d in rows[0]["photos_dropped"])
             raise DataError(f"House {rows[0]['id']}: {rows[0]['problem']}{dropped}")
         print(json.dumps(rows[0], indent=2))
         return rows[0]

@@ -69,7 +69,7 @@ def test_predict_names_what_is_wrong(comparison, tmp_path):
     (tmp_path / "notes.jpg").write_text("not a photo")
     predict = load_script("predict")
     with pytest.raises(
-        ValueError, match=r"House photos: no usable photos \(1 failed\)\n.*notes\.jpg: undecodable image"
+        ValueError, match=r"House photos: no usable photos \(1 failed\); .*notes\.jpg: undecodable image"
     ):
         predict.main(["--model", model, "--photos", str(tmp_path / "notes.jpg")])
     listing = write_listing(tmp_path, simple_houses(tmp_path, count=1))

@@ -19,6 +19,7 @@ from PIL import Image
 
 from dataset_builder import FetchSettings, ListingFormatError, PhotoStore, build_house_dataset, read_listings
 from dataset_builder.listing import parse_id, parse_price, read_bytes
+from dataset_builder.locations import redact
 from dataset_builder.photos import PhotoError, decode_downscaled
 
 from conftest import simple_houses, write_listing, write_photo
@@ -170,6 +171,9 @@ def test_report_redacts_credentials_and_tokens(tmp_path, fault_server):
     for secret in ("hunter2", "alice", "s3cr3t", "pa55", "t0k3n"):
         assert secret not in text
     assert "missing.jpg?X-Amz-Signature=REDACTED&w=640" in text and report.failed_photos[0]["reason"] == "HTTP 404"
+    for glued in ("1", "x", "A" * 40, "(", "foo:"):  # a URL glued to what precedes it is still found
+        shown = redact(f"{glued}http://u:pw@h.test/x?token=abc")
+        assert shown.lower().endswith("http://redacted@h.test/x?token=redacted") and "pw" not in shown
 
 
 def test_an_inline_photo_is_shown_shortened_in_the_report(tmp_path):
@@ -288,9 +292,10 @@ def test_remote_listing_never_reads_local_files_and_local_paths_stay_in_the_fold
     assert kept["0"] == 2  # its own photo and the secret one (two entries naming the same file)
 
 
-def test_a_listing_url_that_drips_fails_at_its_deadline(serve, tmp_path):
+@pytest.mark.parametrize("dripping", [drip, drip_headers])
+def test_a_listing_url_that_drips_fails_at_its_deadline(serve, tmp_path, dripping):
     server = serve(tmp_path)
-    server.routes["/houses.json"] = drip(server)
+    server.routes["/houses.json"] = dripping(server)
     started = time.monotonic()
     with pytest.raises(ListingFormatError, match=r"/houses.json: not received within 1 s$"):
         read_bytes(f"{server.url}/houses.json", timeout=5, deadline=1)
@@ -474,6 +479,7 @@ def test_rentals_are_not_read_as_cheap_houses(tmp_path):
         {"zpid": 3, "statusType": "FOR_RENT", "unformattedPrice": 3100, "imgSrc": "c.jpg"},
         {"zpid": 4, "hdpData": {"homeInfo": {"price": 2900, "homeStatus": "FOR_RENT"}}, "imgSrc": "d.jpg"},
         {"zpid": 5, "price": "$450,000", "statusType": "FOR_SALE", "status": "Current", "imgSrc": "e.jpg"},
+        {"zpid": 6, "price": 380000, "status": "Sold - rental income property", "imgSrc": "f.jpg"},
     ]
     path = tmp_path / "rentals.json"
     path.write_text(json.dumps(records))
@@ -483,6 +489,7 @@ def test_rentals_are_not_read_as_cheap_houses(tmp_path):
         (None, "for rent, not for sale ('FOR_RENT')"),
         (None, "for rent, not for sale ('FOR_RENT')"),
         (450000.0, None),
+        (380000.0, None),
     ]
 
 

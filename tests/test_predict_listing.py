@@ -73,15 +73,23 @@ def test_a_listing_without_prices_is_scored_whole(run, tmp_path):
 
 
 def test_a_repeated_id_is_reported_not_given_the_first_house_s_tier(run, tmp_path):
+    """With prices or without: the repeat is not scored, and the first house is scored on its own photos."""
     houses = [{"id": 5, "price": 100_000, "images": write_photos(tmp_path, 0, 2)},
               {"id": "5", "price": 900_000, "images": write_photos(tmp_path, 1, 2)},
-              {"id": "6", "images": write_photos(tmp_path, 2, 2)}]  # fmt: skip
+              {"id": "6", "images": write_photos(tmp_path, 2, 2)},
+              {"id": "7", "images": write_photos(tmp_path, 3, 2)},
+              {"id": "7", "images": write_photos(tmp_path, 4, 3)}]  # fmt: skip
     (tmp_path / "export.json").write_text(json.dumps(houses))
     result = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"))
-    first, repeated, _ = result["rows"]
-    assert first["tier"] is not None and repeated["tier"] is None and "probabilities" not in repeated
-    assert repeated["problem"].startswith("duplicate id")
-    assert result["summary"]["scored"] == 2 and result["summary"]["with_price"] == 1
+    rows = result["rows"]
+    assert [row["problem"] if row["tier"] is None else None for row in rows] == [
+        None, "duplicate id (first seen in row 0)", None, None, "duplicate id (first seen in row 3)",
+    ]  # fmt: skip
+    assert "probabilities" not in rows[1] and "probabilities" not in rows[4]
+    assert result["summary"]["scored"] == 3 and result["summary"]["with_price"] == 1
+    alone = predict(run, tmp_path, "--photos", *(str(tmp_path / photo) for photo in houses[3]["images"]))
+    assert rows[3]["photos_read"] == 2
+    assert list(rows[3]["probabilities"].values()) == pytest.approx(list(alone["probabilities"].values()), abs=1e-6)
 
 
 def test_test_time_flip_flag_reads_as_a_config_with_it_does(run, tmp_path):
