@@ -103,7 +103,7 @@ def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_fac
             listing.price,
             {fact["name"]: listing.facts.get(field.column) for fact, field in zip(listing_facts, fields)},
             listing.problem,
-            [{"photo": photo, "reason": reason} for photo, reason in listing.refused_photos],
+            [{"photo": shortened(photo), "reason": reason} for photo, reason in listing.refused_photos],
         )
         for listing in listings
     ]
@@ -147,7 +147,7 @@ def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> Non
                 if result.path:
                     house.stored.append(result.path)
                 else:
-                    house.dropped.append({"photo": photo, "reason": result.error})
+                    house.dropped.append({"photo": shortened(photo), "reason": result.error})
                     logger.warning("House %s: dropped photo %s (%s)", house.house_id, photo, result.error)
             tried[index] += len(photos)
     for house in houses:
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:
         if rows[0]["tier"] is None:
-            dropped = "".join(f"; {shortened(d['photo'])}: {d['reason']}" for d in rows[0]["photos_dropped"])
+            dropped = "".join(f"; {d['photo']}: {d['reason']}" for d in rows[0]["photos_dropped"])
             raise DataError(f"House {rows[0]['id']}: {rows[0]['problem']}{dropped}")
         print(json.dumps(rows[0], indent=2))
         return rows[0]

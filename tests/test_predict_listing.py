@@ -78,15 +78,19 @@ def test_a_repeated_id_is_reported_not_given_the_first_house_s_tier(run, tmp_pat
               {"id": "5", "price": 900_000, "images": write_photos(tmp_path, 1, 2)},
               {"id": "6", "images": write_photos(tmp_path, 2, 2)},
               {"id": "7", "images": write_photos(tmp_path, 3, 2)},
-              {"id": "7", "images": write_photos(tmp_path, 4, 3)}]  # fmt: skip
+              {"id": "7", "images": write_photos(tmp_path, 4, 3)},
+              {"id": "8", "images": ["data:image/jpeg;base64," + "A" * 100_000, *write_photos(tmp_path, 5, 1)]}]  # fmt: skip
     (tmp_path / "export.json").write_text(json.dumps(houses))
     result = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"))
     rows = result["rows"]
     assert [row["problem"] if row["tier"] is None else None for row in rows] == [
-        None, "duplicate id (first seen in row 0)", None, None, "duplicate id (first seen in row 3)",
+        None, "duplicate id (first seen in row 0)", None, None, "duplicate id (first seen in row 3)", None,
     ]  # fmt: skip
+    assert rows[5]["photos_dropped"] == [  # an inline photo is named by its start and length, not in full
+        {"photo": f"data:image/jpeg;base64,{'A' * 237}... (100023 characters)", "reason": "unsupported scheme 'data'"}
+    ]
     assert "probabilities" not in rows[1] and "probabilities" not in rows[4]
-    assert result["summary"]["scored"] == 3 and result["summary"]["with_price"] == 1
+    assert result["summary"]["scored"] == 4 and result["summary"]["with_price"] == 1
     alone = predict(run, tmp_path, "--photos", *(str(tmp_path / photo) for photo in houses[3]["images"]))
     assert rows[3]["photos_read"] == 2
     assert list(rows[3]["probabilities"].values()) == pytest.approx(list(alone["probabilities"].values()), abs=1e-6)
