@@ -383,13 +383,16 @@ def _mixed_source(sources) -> str | None:
     if not isinstance(sources, dict):
         return None
     for kind in ("jpeg", "webp"):
-        sizes = [s for s in sources.get(kind) or [] if isinstance(s, dict) and isinstance(s.get("url"), str)]
-        widths = {id(s): s.get("width") if isinstance(s.get("width"), (int, float)) else 0 for s in sizes}
-        wide = [s for s in sizes if widths[id(s)] >= MIXED_SOURCE_WIDTH]
+        sizes = [  # (width, url); an unknown width counts as 0
+            (size.get("width") if isinstance(size.get("width"), (int, float)) else 0, size["url"])
+            for size in sources.get(kind) or []
+            if isinstance(size, dict) and isinstance(size.get("url"), str)
+        ]
+        wide = [size for size in sizes if size[0] >= MIXED_SOURCE_WIDTH]
         if wide:
-            return min(wide, key=lambda s: widths[id(s)])["url"]
+            return min(wide, key=lambda size: size[0])[1]
         if sizes:
-            return max(sizes, key=lambda s: widths[id(s)])["url"]
+            return max(sizes, key=lambda size: size[0])[1]
     return None
 
 
@@ -464,8 +467,9 @@ def read_listings(
 ) -> list[Listing]:
     """Every house record of the export at `source` (path or URL) as a `Listing`, in file order.
 
-    With `require_price=False` (prediction) an export without any price field is fine. `local_photo_root`
-    widens where a local listing's photo files may lie. `data` are the file's bytes when already read.
+    With `require_price=False` (prediction) an export without any price field is fine, and a repeated id is a
+    duplicate of any earlier house it could score, priced or not (a build repeats only houses it keeps).
+    `local_photo_root` widens where a local listing's photo files may lie. `data` are the file's bytes when read.
     `listing_fields` are the facts each listing carries (`Listing.facts`, keyed by column, and
     `Listing.fact_problems`); a field without a kind gets the kind inferred over this export's records.
     """
@@ -479,7 +483,7 @@ def read_listings(
     listings, first_row_of_id = [], {}
     for row, record in enumerate(records):
         listing = parse_record(row, record, names, listing_fields, policy)
-        if listing.skip_reason is None:
+        if (listing.skip_reason if require_price else listing.problem) is None:
             if listing.house_id in first_row_of_id:
                 listing.problem = f"duplicate id (first seen in row {first_row_of_id[listing.house_id]})"
             else:

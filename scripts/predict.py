@@ -107,23 +107,11 @@ def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_fac
         )
         for listing in listings
     ]
-    mark_repeated_ids(houses)
     if args.house_id is not None:
         houses = [house for house in houses if house.house_id == args.house_id]
         if not houses:
             raise DataError(f"House {args.house_id!r} of {args.listing}: not found")
     return houses
-
-
-def mark_repeated_ids(houses: list[House]) -> None:
-    """A house whose id an earlier scorable house has is not scored (the listing marks only repeats of houses it
-    could build from, and a price does not matter here)."""
-    first_row_of_id = {}
-    for row, house in enumerate(houses):
-        if house.problem is None and house.house_id in first_row_of_id:
-            house.problem = f"duplicate id (first seen in row {first_row_of_id[house.house_id]})"
-        elif house.problem is None:
-            first_row_of_id[house.house_id] = row
 
 
 def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> None:
