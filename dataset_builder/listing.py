@@ -1,5 +1,5 @@
-"""Read a listing export into `Listing`s: a JSON array, JSON Lines, or a JSON object holding the house
-arrays anywhere inside (Zillow's search results keep them in `cat1.searchResults.listResults` and
+"""Read a listing export into `Listing`s: a JSON array, JSON Lines, one house's object, or a JSON object holding
+the house arrays anywhere inside (Zillow's search results keep them in `cat1.searchResults.listResults` and
 `mapResults`).
 
 Real exports name their fields differently, so each record's id, price and photos are found among
@@ -59,7 +59,7 @@ PHOTO_FIELDS = (
     "image_url",
 )
 PHOTO_URL_KEYS = ("url", "src", "href", "path")
-MIXED_SOURCE_WIDTH = 576  # px: a 3:2 photo this wide keeps a short side of 384, over the default stored 256
+PHOTO_ASPECT = 1.5  # width / height assumed of a photo offered in several widths (listing photos are about 3:2)
 MAX_LISTING_BYTES = 256 * 1024 * 1024
 LISTING_DEADLINE = 600.0  # seconds a listing URL may take in all; a server dripping bytes fails then
 MAX_ID_LENGTH = 128
@@ -94,6 +94,7 @@ class Listing:
     fact_problems: dict[str, str] = field(default_factory=dict)  # column -> "missing" or "unparseable"
     problem: str | None = None
     price_problem: str | None = None
+    repeat_of: int | None = None  # the row of the first record of this id, when this record repeats it
 
     @property
     def skip_reason(self) -> str | None:
@@ -234,8 +235,9 @@ def _has(record, path: str) -> bool:
 
 
 def house_records(document, source: str, names: FieldNames) -> list:
-    """The house records of a document: a top-level array as is; inside an object, every array of objects
-    that shows the most of the three kinds of field (id, price, photos), in document order, or else its
+    """The house records of a document: a top-level array as is; a lone house (an object with a photo field
+    that shows more kinds of field than any array inside it) as a list of one; inside an object, every array of
+    objects that shows the most of the three kinds of field (id, price, photos), in document order, or else its
     only array of objects."""
     if isinstance(document, list):
         return document
@@ -243,6 +245,8 @@ def house_records(document, source: str, names: FieldNames) -> list:
         raise ListingFormatError(f"{redact(source)}: expected houses, got {_json_type(document)}")
     scored = list(_scored_arrays(document, names, MAX_SEARCH_DEPTH))
     best = max((score for score, _ in scored), default=0)
+    if _kinds_shown([document], names) > best and any(_has(document, path) for path in names.candidates("images")):
+        return [document]
     if best == 0:  # no known field anywhere: the one array of objects, if it is one, with fields to name
         arrays = list(_object_arrays(document, MAX_SEARCH_DEPTH))
         if len(arrays) == 1:
@@ -333,7 +337,9 @@ def parse_price(value) -> float:
 
 def parse_id(value) -> str:
     """A house id from a string or a whole number; anything else is a `ValueError` saying why."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+    if isinstance(value, float) and value.is_integer():
+        if abs(value) >= 2**53:  # 1e20: its digits past the 16th were lost when the export wrote it
+            raise ValueError(f"bad id ({value:g}, a number too large to be exact; write ids as strings)")
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"bad id ({_json_type(value)})")
@@ -359,10 +365,11 @@ def _shown(value) -> str:
     return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
 
 
-def photo_entries(value) -> list[str]:
+def photo_entries(value, min_width: float = math.inf) -> list[str]:
     """Photo locations as written: a string, a list of strings or of {url|src|href|path: ...} objects, of
-    Zillow detail pages' {"mixedSources": {"jpeg": [{"url", "width"}, ...]}} objects, or Zillow's
-    {"baseUrl": ".../{photoKey}.jpg", "photoData": [{"photoKey": ...}, ...]}."""
+    Zillow detail pages' {"mixedSources": {"jpeg": [{"url", "width"}, ...]}} objects (of which the smallest size at
+    least `min_width` wide, else the widest), or Zillow's {"baseUrl": ".../{photoKey}.jpg", "photoData": [{"photoKey":
+    ...}, ...]}."""
     if isinstance(value, dict) and isinstance(value.get("baseUrl"), str) and isinstance(value.get("photoData"), list):
         return [_fill_placeholders(value["baseUrl"], item) for item in value["photoData"] if isinstance(item, dict)]
     entries = value if isinstance(value, list) else [value]
@@ -370,16 +377,16 @@ def photo_entries(value) -> list[str]:
     for entry in entries:
         if isinstance(entry, dict):
             entry = next((entry[key] for key in PHOTO_URL_KEYS if isinstance(entry.get(key), str)), None) or (
-                _mixed_source(entry.get("mixedSources"))
+                _mixed_source(entry.get("mixedSources"), min_width)
             )
         if isinstance(entry, str) and entry.strip():
             locations.append(entry.strip())
     return locations
 
 
-def _mixed_source(sources) -> str | None:
+def _mixed_source(sources, min_width: float) -> str | None:
     """Of a photo's sizes ({"jpeg": [{"url", "width"}, ...], "webp": [...]}), the smallest JPEG (else WebP) at least
-    `MIXED_SOURCE_WIDTH` wide, else the widest: enough for the stored short side, not the full-size download."""
+    `min_width` wide, else the widest: enough for the stored short side, not the full-size download."""
     if not isinstance(sources, dict):
         return None
     for kind in ("jpeg", "webp"):
@@ -388,7 +395,7 @@ def _mixed_source(sources) -> str | None:
             for size in sources.get(kind) or []
             if isinstance(size, dict) and isinstance(size.get("url"), str)
         ]
-        wide = [size for size in sizes if size[0] >= MIXED_SOURCE_WIDTH]
+        wide = [size for size in sizes if size[0] >= min_width]
         if wide:
             return min(wide, key=lambda size: size[0])[1]
         if sizes:
@@ -404,10 +411,16 @@ def _fill_placeholders(template: str, values: dict) -> str:
 class PhotoPolicy:
     """Where the photos of a listing may come from: a remote listing's photos are http(s) URLs only (relative
     ones resolved against its URL); a local listing's may also be local files inside `local_root` (default:
-    the listing's own folder)."""
+    the listing's own folder). `short_side`: the short side the photos will be read at (None: as large as offered)."""
 
     source: str
     local_root: str | None = None
+    short_side: int | None = None
+
+    @property
+    def min_width(self) -> float:
+        """The width of a photo offered in several sizes that keeps `short_side`."""
+        return PHOTO_ASPECT * self.short_side if self.short_side else math.inf
 
     def resolve(self, entry: str) -> str:
         """The location to fetch for a photo entry; a `ValueError` saying why it is refused."""
@@ -418,6 +431,8 @@ class PhotoPolicy:
             raise ValueError(f"unsupported scheme {scheme!r}")
         if is_url(entry):
             return entry
+        if entry.startswith("//") and not is_url(self.source):  # protocol-relative: the web's, not the disk's
+            return f"https:{entry}"
         if is_url(self.source):
             try:
                 location = urljoin(self.source, entry)
@@ -463,13 +478,15 @@ def read_listings(
     *,
     require_price: bool = True,
     local_photo_root: str | None = None,
+    photo_short_side: int | None = None,
     data: bytes | None = None,
 ) -> list[Listing]:
     """Every house record of the export at `source` (path or URL) as a `Listing`, in file order.
 
     With `require_price=False` (prediction) an export without any price field is fine, and a repeated id is a
     duplicate of any earlier house it could score, priced or not (a build repeats only houses it keeps).
-    `local_photo_root` widens where a local listing's photo files may lie. `data` are the file's bytes when read.
+    `local_photo_root` widens where a local listing's photo files may lie. Of a photo offered in several sizes, the
+    smallest that keeps `photo_short_side` (None: the largest) is read. `data` are the file's bytes when read.
     `listing_fields` are the facts each listing carries (`Listing.facts`, keyed by column, and
     `Listing.fact_problems`); a field without a kind gets the kind inferred over this export's records.
     """
@@ -477,15 +494,18 @@ def read_listings(
         data = read_bytes(source)
     names = FieldNames(id_field, price_field, images_field)
     records = listing_records(source, data, names)
+    if not records:
+        raise ListingFormatError(f"{redact(source)}: no houses (an empty array)")
     require_fields(records, source, names, ("id", "images", "price") if require_price else ("id", "images"))
     listing_fields = infer_kinds(parse_listing_fields(listing_fields), records, value_at)
-    policy = PhotoPolicy(source, local_photo_root)
+    policy = PhotoPolicy(source, local_photo_root, photo_short_side)
     listings, first_row_of_id = [], {}
     for row, record in enumerate(records):
         listing = parse_record(row, record, names, listing_fields, policy)
         if (listing.skip_reason if require_price else listing.problem) is None:
             if listing.house_id in first_row_of_id:
-                listing.problem = f"duplicate id (first seen in row {first_row_of_id[listing.house_id]})"
+                listing.repeat_of = first_row_of_id[listing.house_id]
+                listing.problem = f"duplicate id (first seen in row {listing.repeat_of})"
             else:
                 first_row_of_id[listing.house_id] = row
         listings.append(listing)
@@ -514,7 +534,12 @@ def parse_record(
 
 def _read_photos(listing: Listing, record: dict, names: FieldNames, policy: PhotoPolicy) -> None:
     entries = next(
-        (found for path in names.candidates("images") if (found := photo_entries(value_at(record, path)))), []
+        (
+            found
+            for path in names.candidates("images")
+            if (found := photo_entries(value_at(record, path), policy.min_width))
+        ),
+        [],
     )
     for entry in entries:
         try:

@@ -43,6 +43,7 @@ PHOTO_FORMATS = tuple(name for name in ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "B
 USER_AGENT = "zillow-vit-dataset-builder"
 MIN_PHOTO_SIDE = 8  # px; smaller is a tracking pixel or an icon, not a photo of a house
 MAX_PHOTO_ASPECT = 10  # long side / short side; longer is a banner or a strip, not a photo (panoramas are ~2-6)
+STORED_PHOTO_VERSION = 2  # raise it when how a photo is decoded or stored changes: no photo stored before is reused
 _RAW_MAGIC = b"zillow-vit raw\n"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _WATCH_INTERVAL = 0.1
@@ -102,10 +103,14 @@ def upright(image: Image.Image) -> Image.Image:
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """RGB, with 16- and 32-bit grey levels scaled to 8 bits instead of clipped, and transparent pixels on white
-    (as a web page shows them; dropping the alpha channel would turn a transparent background black)."""
+    (as a web page shows them; dropping the alpha channel would turn a transparent background black). The model's
+    processor reads a photo the same way (`HousePhotoProcessor`'s `upright_rgb`, Hub code that cannot import this)."""
     if image.mode.startswith("I"):
-        levels = np.asarray(image).astype(np.int64).clip(0, 65535)
-        image = Image.fromarray(((levels * 255 + 32767) // 65535).astype(np.uint8))
+        levels = np.asarray(image).astype(np.int64)
+        grey = Image.fromarray(((levels.clip(0, 65535) * 255 + 32767) // 65535).astype(np.uint8))
+        if isinstance(image.info.get("transparency"), int):  # the level a 16-bit PNG shows as transparent
+            grey.putalpha(Image.fromarray(np.where(levels == image.info["transparency"], 0, 255).astype(np.uint8)))
+        image = grey
     elif image.mode == "F":
         image = Image.fromarray(np.nan_to_num(np.asarray(image)).clip(0, 255).astype(np.uint8))
     if image.has_transparency_data:
@@ -276,14 +281,14 @@ class _WatchedAdapter(HTTPAdapter):
 
 
 class PhotoStore:
-    """Cache of raw downloads (`raw/`) and of stored photos (`short<N>/`): URLs are keyed by location,
-    local files by content."""
+    """Cache of raw downloads (`raw/`) and of stored photos (`short<N>-v<STORED_PHOTO_VERSION>/`): URLs are keyed by
+    location, local files by content."""
 
     def __init__(self, cache_dir: str, short_side: int = 256, settings: FetchSettings | None = None):
         self.short_side = short_side
         self.settings = settings or FetchSettings()
         self.raw_dir = os.path.join(cache_dir, "raw")
-        self.stored_dir = os.path.join(cache_dir, f"short{short_side}")
+        self.stored_dir = os.path.join(cache_dir, f"short{short_side}-v{STORED_PHOTO_VERSION}")
         os.makedirs(self.raw_dir, exist_ok=True)
         os.makedirs(self.stored_dir, exist_ok=True)
         self.session = requests.Session()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 
 import datasets
@@ -101,6 +102,7 @@ class ListingSource:
             options.images_field,
             options.parsed_listing_fields(),
             local_photo_root=options.local_photo_root,
+            photo_short_side=options.image_short_side,
             data=self.data,
         )
 
@@ -113,37 +115,61 @@ class ListingSource:
         return fingerprint(self.data, self.listings(options))
 
     def collect(self, options: DatasetOptions, photo_cache_dir: str) -> tuple[list[CollectedHouse], BuildReport]:
+        """The houses whose photos can be stored. A repeated id is a relisting: the house is its first record
+        with a stored photo (a record is tried only when the ones before it have none), the others are skipped."""
         report = BuildReport(source=self.location, image_short_side=options.image_short_side)
         listings = self.listings(options)
         report.houses_read = len(listings)
+        repeats = defaultdict(list)  # row of a house's first record -> its repeats, in file order
         for listing in listings:
             for photo, reason in listing.refused_photos:
                 report.fail_photo(listing.house_id, photo, reason)
-            if listing.skip_reason:
+            if listing.repeat_of is not None:
+                repeats[listing.repeat_of].append(listing)
+            elif listing.skip_reason:
                 report.skip_house(listing.house_id, listing.skip_reason)
-        usable = [listing for listing in listings if listing.skip_reason is None]
+        to_try = {listing.row: [listing, *repeats[listing.row]] for listing in listings if listing.skip_reason is None}
         store = PhotoStore(photo_cache_dir, options.image_short_side, options)
-        results = store.prepare([photo for listing in usable for photo in listing.photos])
-        report.photos_downloaded = sum(result.downloaded for result in results.values())
-        houses, kept = [], []
-        for listing in usable:
-            stored = []
-            for photo in listing.photos:
-                result = results[photo]
-                if result.path:
-                    stored.append(result.path)
-                else:
-                    report.fail_photo(listing.house_id, photo, result.error)
-            if stored:
-                houses.append(CollectedHouse(listing.house_id, listing.price, stored, listing.facts))
-                kept.append(listing)
-            else:
+        kept = {}  # row of the house's first record -> (record kept, its stored photos)
+        description = "Fetching photos"
+        while to_try:
+            batch = {row: records.pop(0) for row, records in to_try.items()}
+            results = store.prepare([photo for listing in batch.values() for photo in listing.photos], description)
+            report.photos_downloaded += sum(result.downloaded for result in results.values())
+            for row, listing in batch.items():
+                stored = _stored_photos(listing, results, report)
+                if stored:
+                    kept[row] = (listing, stored)
+                    for repeat in to_try[row]:
+                        report.skip_house(repeat.house_id, repeat.problem)
+                    continue
                 failed = len(listing.photos) + len(listing.refused_photos)
-                report.skip_house(listing.house_id, f"no usable photos ({failed} failed)")
+                then = f"; trying its repeat in row {to_try[row][0].row}" if to_try[row] else ""
+                report.skip_house(listing.house_id, f"no usable photos ({failed} failed){then}")
+            to_try = {row: records for row, records in to_try.items() if row not in kept and records}
+            description = "Fetching photos of repeated records"
+        houses = [
+            CollectedHouse(listing.house_id, listing.price, stored, listing.facts)
+            for listing, stored in (kept[row] for row in sorted(kept))
+        ]
         report.houses_kept = len(houses)
         report.photos_stored = sum(len(house.photos) for house in houses)
-        report.listing_fields = count_fact_problems(options.parsed_listing_fields(), kept)
+        report.listing_fields = count_fact_problems(
+            options.parsed_listing_fields(), [listing for listing, _ in kept.values()]
+        )
         return houses, report
+
+
+def _stored_photos(listing: Listing, results: dict, report: BuildReport) -> list[str]:
+    """The stored paths of `listing`'s photos in `results`, each failure reported."""
+    stored = []
+    for photo in listing.photos:
+        result = results[photo]
+        if result.path:
+            stored.append(result.path)
+        else:
+            report.fail_photo(listing.house_id, photo, result.error)
+    return stored
 
 
 def count_fact_problems(listing_fields: list[ListingField], listings: list[Listing]) -> dict[str, dict]:
@@ -174,7 +200,7 @@ class ZillowHouses(datasets.GeneratorBasedBuilder):
     BUILDER_CONFIG_CLASS = ZillowHousesConfig
     BUILDER_CONFIGS = [ZillowHousesConfig(name="houses", description="Houses of a listing export and their photos.")]
     DEFAULT_CONFIG_NAME = "houses"
-    VERSION = datasets.Version("1.2.0")  # 1.2: rentals skipped, transparency on white
+    VERSION = datasets.Version("1.3.0")  # 1.2: rentals skipped, transparency on white; 1.3: relistings
 
     def __init__(self, *args, read_source: SyntheticSource | ListingSource | None = None, **config_kwargs):
         """`read_source`: `config.source` already read (a listing URL is fetched once per build); else read here."""

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 
 import gradio as gr
 import httpx
-from PIL import Image, ImageOps
+from PIL import Image
 from transformers import HfArgumentParser, pipeline
-from transformers.image_utils import load_image
 
 from dataset_builder import ListingFormatError, read_listings
 from dataset_builder.report import tier_ranges
 from zillow_vit.cli import check_location
+from zillow_vit.models.image_processing_house import open_photo, upright_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,7 @@ def open_photos(locations: list[str], max_photos: int) -> tuple[list[Image.Image
     photos, unreadable = [], []
     for location in locations:
         try:
-            image = load_image(location, timeout=PHOTO_TIMEOUT_S) if is_url(location) else Image.open(location)
-            photos.append(ImageOps.exif_transpose(image).convert("RGB"))
+            photos.append(upright_rgb(open_photo(location, PHOTO_TIMEOUT_S)))
         except (OSError, ValueError, Image.DecompressionBombError, httpx.HTTPError) as error:
             unreadable.append(f"{os.path.basename(location)} is not an image ({type(error).__name__})")
     if not photos:

@@ -37,6 +37,7 @@ import numpy as np
 import psutil
 from transformers import HfArgumentParser
 
+from dataset_builder.photos import STORED_PHOTO_VERSION
 from zillow_vit.benchmarking import cpu_name, photo_like, print_table
 from zillow_vit.training import peak_rss_mib
 
@@ -175,7 +176,7 @@ def run_build(listing_url: str, cache_dir: str, cores: list[int], download_worke
 
 
 def stored_count(cache_dir: str) -> int:
-    folder = os.path.join(cache_dir, "zillow_houses_photos", f"short{STORED_SHORT_SIDE}")
+    folder = os.path.join(cache_dir, "zillow_houses_photos", f"short{STORED_SHORT_SIDE}-v{STORED_PHOTO_VERSION}")
     return len(os.listdir(folder)) if os.path.isdir(folder) else 0
 
 

@@ -87,14 +87,17 @@ class House:
     stored: list[str] = field(default_factory=list)  # paths of the usable photos read, at most max_photos
 
 
-def houses_to_score(args: PredictArguments, options: DatasetOptions, listing_facts: list[dict]) -> list[House]:
-    """The house of `--photos` (with `--facts`), or the houses of `--listing` with the facts of `listing_facts`."""
+def houses_to_score(
+    args: PredictArguments, options: DatasetOptions, listing_facts: list[dict], short_side: int | None = None
+) -> list[House]:
+    """The house of `--photos` (with `--facts`), or the houses of `--listing` with the facts of `listing_facts` (of a
+    photo offered in several sizes, the smallest that keeps `short_side`)."""
     if args.listing is None:
         return [House("photos", args.photos, facts=json.loads(args.facts or "{}"))]
     fields = [ListingField(fact["path"], fact["kind"]) for fact in listing_facts]  # read as the model was trained
     listings = read_listings(
         args.listing, options.id_field, options.price_field, options.images_field, fields,
-        require_price=False, local_photo_root=options.local_photo_root,
+        require_price=False, local_photo_root=options.local_photo_root, photo_short_side=short_side,
     )  # fmt: skip
     houses = [
         House(
@@ -261,10 +264,10 @@ def main(argv: list[str] | None = None) -> dict:
     flip = {} if args.test_time_flip is None else {"test_time_flip": args.test_time_flip}
     members = load_members(args.model, trust_remote_code=args.trust_remote_code, **flip)
     config = members[0][0].config
-    houses = houses_to_score(args, options, config.listing_facts)
-    cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
     short_sides = [processor.max_short_side for _, processor in members]  # the resolution each model was trained on
     short_side = max(short_sides) if all(short_sides) else options.image_short_side
+    houses = houses_to_score(args, options, config.listing_facts, short_side)
+    cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
     fetch_photos(houses, PhotoStore(cache_dir, short_side, options), config.max_photos)
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:

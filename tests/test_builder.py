@@ -115,6 +115,30 @@ def test_bad_input_is_skipped_with_its_reason(tmp_path, serve):
     assert "skipped house broken: no usable photos (2 failed)" in report.summary()
 
 
+def test_a_relisted_house_is_its_first_record_with_a_usable_photo(tmp_path, serve):
+    houses = simple_houses(tmp_path, count=12, photos_per_house=1)
+    houses += [
+        {"id": "0", "price": 999_000, "images": ["images/never_fetched.jpg"]},  # house 0 stored: a plain duplicate
+        {"id": "relisted", "price": 500_000, "images": ["images/gone.jpg", "images/gone_too.jpg"]},
+        {"id": "relisted", "price": 510_000, "images": ["images/also_gone.jpg"]},
+        {"id": "relisted", "price": 520_000, "images": ["images/1_0.jpg"]},
+        {"id": "relisted", "price": 530_000, "images": ["images/2_0.jpg"]},
+    ]
+    server = serve(tmp_path)
+    listing = write_listing(tmp_path, houses)
+    dataset, report = build(f"{server.url}/{listing.name}", tmp_path)
+    kept = {house_id: price for split in dataset.values() for house_id, price in zip(split["id"], split["price"])}
+    assert kept["relisted"] == 520_000 and kept["0"] == 100_000 and len(kept) == 13
+    assert report.houses_read == 17 and report.houses_kept == 13
+    assert [(item["id"], item["reason"]) for item in report.skipped_houses] == [
+        ("0", "duplicate id (first seen in row 0)"),
+        ("relisted", "no usable photos (2 failed); trying its repeat in row 14"),
+        ("relisted", "no usable photos (1 failed); trying its repeat in row 15"),
+        ("relisted", "duplicate id (first seen in row 13)"),
+    ]
+    assert server.hits["/images/never_fetched.jpg"] == 0
+
+
 def test_nothing_usable_is_a_clear_error(tmp_path):
     listing = write_listing(tmp_path, [{"id": "a", "images": ["x.jpg"]}, {"id": "b", "price": 5, "images": []}])
     with pytest.raises(ValueError, match=r"Only 0 usable houses in .*houses\.json"):
@@ -154,6 +178,22 @@ def test_photos_are_stored_upright_rgb_and_downscaled(tmp_path):
         images[0] for house_id, images in zip(dataset["train"]["id"], dataset["train"]["images"]) if house_id == "0"
     )
     assert photo.mode == "RGB" and photo.size == (30, 60)
+
+
+@pytest.mark.parametrize(("short_side", "width"), [(32, 48), (64, 96)])
+def test_a_photo_offered_in_several_sizes_is_read_in_the_smallest_that_keeps_the_stored_side(
+    tmp_path, serve, short_side, width
+):
+    for offered in (48, 96, 192):
+        write_photo(tmp_path / f"photo-{offered}.jpg", size=(offered, offered * 2 // 3))
+    server = serve(tmp_path)
+    sizes = [{"url": f"{server.url}/photo-{offered}.jpg", "width": offered} for offered in (192, 48, 96)]
+    houses = [{"id": str(index), "price": 1000 * (index + 1), "photos": [{"mixedSources": {"jpeg": sizes}}]}
+              for index in range(3)]  # fmt: skip
+    listing = write_listing(tmp_path, houses)
+    dataset, _ = build(listing, tmp_path, image_short_side=short_side, validation_fraction=0, test_fraction=0)
+    assert dataset["train"][0]["images"][0].size == (width, width * 2 // 3)
+    assert server.hits[f"/photo-{width}.jpg"] == 1 and sum(server.hits.values()) == 1
 
 
 def test_oversized_download_is_refused(tmp_path, serve):

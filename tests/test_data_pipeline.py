@@ -1,3 +1,4 @@
+import base64
 import random
 
 import numpy as np
@@ -17,6 +18,7 @@ from zillow_vit.data import (
     train_photo_transform,
 )
 from zillow_vit.models import HousePhotoProcessor
+from zillow_vit.models.image_processing_house import upright_rgb
 
 from conftest import write_tiny_timm_checkpoint, write_tiny_vit_checkpoint
 
@@ -278,9 +280,10 @@ def test_processor_takes_one_photo_one_house_or_a_batch_and_reads_at_most_max_ph
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
-def test_transparent_pixels_are_white_in_the_builder_and_the_processor_alike(tmp_path, mode):
-    """A floor plan with a transparent background: the stored photo and a path or image given to the processor read
-    its background as white (dropping the alpha channel makes it black, or whatever colour the hidden pixels hold)."""
+def test_transparent_pixels_are_white_in_the_builder_and_the_processor_alike(tmp_path, mode, serve):
+    """A floor plan with a transparent background: the stored photo and a path, image, URL or base64 data given to the
+    processor read its background as white (dropping the alpha channel makes it black, or whatever colour the hidden
+    pixels hold)."""
     plan = Image.new("RGBA", (40, 30), (255, 0, 0, 0))  # transparent red: shown as the page behind it
     plan.paste((0, 0, 0, 255), (10, 10, 30, 20))  # an opaque black line
     plan = plan.convert(mode) if mode != "P" else plan.convert("RGB").quantize(2)
@@ -289,9 +292,41 @@ def test_transparent_pixels_are_white_in_the_builder_and_the_processor_alike(tmp
     plan.save(tmp_path / "plan.png")
     stored = np.asarray(downscale(Image.open(tmp_path / "plan.png"), 256))
     assert stored[0, 0].tolist() == [255, 255, 255] and stored[15, 20].tolist() == [0, 0, 0]
-    for given in (str(tmp_path / "plan.png"), Image.open(tmp_path / "plan.png")):
+    data_uri = "data:image/png;base64," + base64.b64encode((tmp_path / "plan.png").read_bytes()).decode()
+    url = f"{serve(tmp_path).url}/plan.png"
+    for given in (str(tmp_path / "plan.png"), Image.open(tmp_path / "plan.png"), url, data_uri, data_uri[22:]):
         corner = PROCESSOR(given)["pixel_values"][0, 0, :, 0, 0]
         torch.testing.assert_close(corner, torch.ones(3))  # white, normalised with mean = std = 0.5
+
+
+def save_odd_photo(kind: str, path) -> None:
+    """A photo of an unusual mode or with a broken EXIF block, as files in the wild hold them."""
+    ramp = np.linspace(0, 1, 30 * 40).reshape(30, 40)
+    if kind == "corrupt-exif":
+        exif = b"Exif\0\0MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06"  # orientation entry, cut short
+        return Image.new("RGB", (40, 30), (200, 30, 60)).save(path, format="JPEG", exif=exif)
+    if kind.startswith("16-bit"):
+        image = Image.fromarray((ramp * 65535).astype(np.uint16))
+        transparency = {"transparency": int(np.asarray(image)[0, 0])} if kind.endswith("transparent") else {}
+        return image.save(path, format="PNG", **transparency)
+    image = {
+        "32-bit": lambda: Image.fromarray((ramp * 65535).astype(np.int32)),
+        "float": lambda: Image.fromarray((ramp * 300 - 20).astype(np.float32)),
+        "cmyk": lambda: Image.new("CMYK", (40, 30), (10, 200, 30, 40)),
+        "1-bit": lambda: Image.fromarray(ramp > 0.5),
+    }[kind]()
+    image.save(path, format="TIFF")
+
+
+@pytest.mark.parametrize("kind", ["16-bit", "16-bit-transparent", "32-bit", "float", "cmyk", "1-bit", "corrupt-exif"])
+def test_the_processor_reads_a_photo_as_the_builder_stores_it(tmp_path, kind):
+    path = tmp_path / "photo"
+    save_odd_photo(kind, path)
+    stored = np.asarray(downscale(Image.open(path), 10_000))
+    for given in (str(path), Image.open(path)):
+        np.testing.assert_array_equal(np.asarray(upright_rgb(given)), stored)
+    if kind == "16-bit-transparent":
+        assert stored[0, 0].tolist() == [255, 255, 255] and stored[0, 1].tolist() != [255, 255, 255]
 
 
 def test_processor_turns_photos_upright_from_their_exif_orientation(tmp_path):

@@ -494,7 +494,8 @@ def test_rentals_are_not_read_as_cheap_houses(tmp_path):
 
 
 def test_detail_page_photos_and_photo_fields_of_an_unread_shape(tmp_path):
-    """Zillow detail pages list each photo's sizes (`mixedSources`): one big enough is read, not the largest. A photo
+    """Zillow detail pages list each photo's sizes (`mixedSources`): the smallest that keeps the short side the photos
+    are stored at is read (the largest when that is not known), not always the largest. A photo
     field holding a shape that is not read says so, with its keys, instead of "no photos"."""
     sizes = [{"url": f"https://p.example/1-{width}.jpg", "width": width} for width in (1536, 192, 576, 384, 768)]
     records = [
@@ -506,11 +507,13 @@ def test_detail_page_photos_and_photo_fields_of_an_unread_shape(tmp_path):
     ]
     path = tmp_path / "detail.json"
     path.write_text(json.dumps(records))
-    listings = read_listings(str(path))
+    listings = read_listings(str(path), photo_short_side=384)  # a 3:2 photo keeps a short side of 384 at 576 wide
     assert [listing.photos for listing in listings[:2]] == [
         ["https://p.example/1-576.jpg"],
         ["https://p.example/1-192.jpg"],
     ]
+    for short_side, width in ((256, 384), (400, 768), (1024, 1536), (None, 1536)):
+        assert read_listings(str(path), photo_short_side=short_side)[0].photos == [f"https://p.example/1-{width}.jpg"]
     assert [listing.skip_reason for listing in listings[2:]] == [
         "no photos in a shape it reads (photos: objects with keys caption, link); name the field with the URLs in "
         "--images_field",

@@ -101,3 +101,47 @@ def test_object_without_houses_is_rejected(tmp_path):
     path.write_text(json.dumps({"meta": {"count": 2}, "a": [{"x": 1}], "b": [{"y": 2}]}))
     with pytest.raises(ListingFormatError, match="no array of houses found"):
         read_listings(str(path))
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix"),
+    [
+        ('{"id": "a", "price": 5, "images": ["a.jpg", "b.jpg"]}', ".json"),
+        ('{"zpid": 7, "price": "$5", "photos": [{"url": "a.jpg"}, {"url": "b.jpg"}]}\n', ".jsonl"),
+        ('{"id": "a", "price": 5, "images": ["a.jpg"], "rooms": [{"name": "kitchen"}, {"name": "bath"}]}', ".json"),
+    ],
+    ids=["object", "one-line-json-lines", "object-holding-an-array"],
+)
+def test_a_lone_house_is_a_listing_of_one(tmp_path, text, suffix):
+    path = tmp_path / f"house{suffix}"
+    path.write_text(text)
+    (listing,) = read_listings(str(path))
+    assert (listing.price, listing.skip_reason) == (5.0, None) and len(listing.photos) >= 1
+
+
+def test_an_object_holding_houses_is_not_read_as_one_house(tmp_path):
+    path = tmp_path / "page.json"
+    houses = [{"id": str(index), "price": 5, "images": ["a.jpg"]} for index in range(3)]
+    path.write_text(json.dumps({"id": "search-1", "images": ["logo.png"], "results": houses}))
+    assert [listing.house_id for listing in read_listings(str(path))] == ["0", "1", "2"]
+
+
+def test_a_local_listing_reads_protocol_relative_photos_as_https(tmp_path):
+    path = tmp_path / "houses.json"
+    path.write_text(json.dumps([{"id": "a", "price": 5, "images": ["//cdn.example.com/a.jpg", "b.jpg"]}]))
+    (listing,) = read_listings(str(path))
+    assert listing.photos == ["https://cdn.example.com/a.jpg", str(tmp_path / "b.jpg")]
+
+
+def test_an_empty_export_says_so(tmp_path):
+    path = tmp_path / "houses.json"
+    path.write_text("[]")
+    with pytest.raises(ListingFormatError, match=r"houses\.json: no houses \(an empty array\)"):
+        read_listings(str(path))
+
+
+def test_an_id_too_large_for_a_json_number_says_so(tmp_path):
+    path = tmp_path / "houses.json"
+    path.write_text(json.dumps([{"id": 1e20, "price": 5, "images": ["a.jpg"]}]))
+    expected = "bad id (1e+20, a number too large to be exact; write ids as strings)"
+    assert read_listings(str(path))[0].problem == expected

@@ -1,11 +1,11 @@
 """PhotoStore behaviours the mutation run found untested: backoff that doubles, the declared-size check before any
-byte is read, no upscaling of small photos, and local photos cached by their content."""
+byte is read, no upscaling of small photos, local photos cached by their content, and stored photos versioned."""
 
 import time
 
 from PIL import Image
 
-from dataset_builder import FetchSettings, PhotoStore
+from dataset_builder import FetchSettings, PhotoStore, photos
 
 from conftest import write_photo
 
@@ -52,3 +52,12 @@ def test_an_edited_local_photo_is_stored_again(tmp_path):
     write_photo(photo, colour=(20, 20, 220))
     second = store.prepare([str(photo)])[str(photo)].path
     assert Image.open(first).getpixel((5, 5))[0] > 150 and Image.open(second).getpixel((5, 5))[2] > 150
+
+
+def test_a_photo_stored_under_an_older_decoding_is_stored_again(tmp_path, monkeypatch):
+    photo = write_photo(tmp_path / "room.jpg", colour=(220, 20, 20))
+    first = PhotoStore(str(tmp_path / "cache")).prepare([str(photo)])[str(photo)].path
+    monkeypatch.setattr(photos, "to_rgb", lambda image: Image.new("RGB", image.size, (0, 0, 255)))  # a new decoding
+    monkeypatch.setattr(photos, "STORED_PHOTO_VERSION", photos.STORED_PHOTO_VERSION + 1)
+    second = PhotoStore(str(tmp_path / "cache")).prepare([str(photo)])[str(photo)].path
+    assert Image.open(first).getpixel((5, 5))[0] > 150 and Image.open(second).getpixel((5, 5))[2] > 250

@@ -157,3 +157,14 @@ def test_a_house_without_photos_or_an_unknown_argument_is_an_error(saved_models,
         house_tier([])
     with pytest.raises(TypeError, match=r"unexpected arguments \['top_k'\]"):
         house_tier(houses[0], top_k=2)
+
+
+def test_a_transparent_photo_url_reads_as_on_white(saved_models, tmp_path, serve):
+    plan = Image.new("RGBA", (48, 40), (255, 0, 0, 0))  # transparent red around an opaque black square
+    plan.paste((0, 0, 0, 255), (12, 10, 36, 30))
+    plan.save(tmp_path / "plan.png")
+    Image.alpha_composite(Image.new("RGBA", plan.size, "white"), plan).convert("RGB").save(tmp_path / "on_white.png")
+    house_tier = pipeline(model=str(saved_models["vit-scratch"]), trust_remote_code=True)
+    from_url = house_tier(f"{serve(tmp_path).url}/plan.png")["probabilities"]
+    assert from_url == pytest.approx(house_tier(str(tmp_path / "on_white.png"))["probabilities"], abs=1e-6)
+    assert from_url != pytest.approx(house_tier(plan.convert("RGB"))["probabilities"], abs=1e-6)

@@ -14,6 +14,7 @@ from transformers import AutoImageProcessor, AutoModelForImageClassification
 
 import zillow_vit  # noqa: F401  (registers the Auto classes)
 from dataset_builder import build_house_dataset
+from dataset_builder.photos import STORED_PHOTO_VERSION
 from zillow_vit.data import HouseTransform
 from zillow_vit.recipes import MODELS
 
@@ -166,7 +167,7 @@ def test_a_run_reads_photos_at_the_resolution_its_build_stored_them(tmp_path):
     photo_cache = tmp_path / "predict-cache"
     load_script("predict").main(["--model", str(run), "--listing", str(listing), "--house_id", "3",
                                  "--photo_cache_dir", str(photo_cache)])  # fmt: skip
-    assert [folder.name for folder in photo_cache.glob("short*")] == ["short20"]
+    assert [folder.name for folder in photo_cache.glob("short*")] == [f"short20-v{STORED_PHOTO_VERSION}"]
 
 
 REGISTERED_ON_IMPORT = r"""
@@ -179,7 +180,8 @@ model, processor = MODELS["vit-scratch"].build("tiny")
 model.save_pretrained(sys.argv[1]); processor.save_pretrained(sys.argv[1])
 loaded = AutoModelForImageClassification.from_pretrained(sys.argv[1])
 assert type(loaded) is type(model), type(loaded)
-assert type(AutoImageProcessor.from_pretrained(sys.argv[1])) is type(processor)
+for backend in ("torchvision", "pil"):
+    assert type(AutoImageProcessor.from_pretrained(sys.argv[1], backend=backend)) is type(processor)
 """
 
 
@@ -187,6 +189,7 @@ def test_importing_the_package_registers_the_auto_classes(tmp_path):
     result = subprocess.run([sys.executable, "-c", REGISTERED_ON_IMPORT, str(tmp_path / "model")],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
+    assert "backend is not available" not in result.stderr  # the processor is registered for either backend
 
 
 def test_rerun_after_a_kill_mid_checkpoint_resumes_from_the_last_complete_one(tmp_path, caplog):

@@ -29,7 +29,8 @@ def register_auto_classes() -> None:
     for config_class, model_class in MODEL_CLASSES.items():
         AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
         AutoModelForImageClassification.register(config_class, model_class, exist_ok=True)
-        AutoImageProcessor.register(config_class, HousePhotoProcessor, exist_ok=True)
+        backends = {"torchvision": HousePhotoProcessor, "pil": HousePhotoProcessor}  # one class: PIL in, v2 inside
+        AutoImageProcessor.register(config_class, image_processor_classes=backends, exist_ok=True)
 
 
 register_auto_classes()

@@ -2,16 +2,22 @@
 `photo_mask`, preprocessed exactly as the model was evaluated in training (the training script's evaluation
 transform *is* `HousePhotoProcessor.photo_transform()`). Ships with the model as Hub custom code."""
 
+import base64
+import binascii
+import io
 import os
 from functools import partial
 
+import httpx
+import numpy as np
 import torch
 from PIL import Image, ImageOps
 from torchvision.transforms import v2
 from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
-from transformers.image_utils import load_image
 
 from .house_inputs import pad_houses
+
+URL_TIMEOUT = 30.0  # seconds a photo URL may take to answer
 
 
 class HousePhotoProcessor(BaseImageProcessor):
@@ -100,12 +106,40 @@ def reduce_short_side(photo: Image.Image, short_side: int) -> Image.Image:
     return photo.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
+def open_photo(location: str, timeout: float | None = URL_TIMEOUT) -> Image.Image:
+    """A local path, http(s) URL (waited for `timeout` seconds; None: no limit) or base64 image data (bare or a `data:` URI) → the PIL
+    image as stored, alpha kept (`transformers.image_utils.load_image` converts to RGB: transparent pixels black)."""
+    if os.path.isfile(location):
+        return Image.open(location)
+    if location.startswith(("http://", "https://")):
+        response = httpx.get(location, timeout=timeout, follow_redirects=True)
+        response.raise_for_status()
+        return Image.open(io.BytesIO(response.content))
+    try:
+        data = base64.b64decode(location.split(",", 1)[1] if location.startswith("data:") else location, validate=True)
+    except (binascii.Error, IndexError) as error:
+        raise ValueError(f"not a file, an http(s) URL or base64 image data: {location[:80]!r}") from error
+    return Image.open(io.BytesIO(data))
+
+
 def upright_rgb(photo) -> Image.Image:
-    """A PIL image, path or URL → the photo upright (EXIF orientation applied) in RGB, transparent pixels on white
-    as the dataset builder stores them (a URL is read by `load_image`, which drops the alpha channel)."""
+    """A PIL image, path, URL or base64 data → the photo upright (EXIF orientation applied; as it is when the EXIF
+    block cannot be read) in RGB, exactly as the dataset builder stores photos (`dataset_builder.photos.to_rgb`):
+    16- and 32-bit grey levels scaled to 8 bits, transparent pixels on white."""
     if isinstance(photo, str):
-        photo = Image.open(photo) if os.path.isfile(photo) else load_image(photo)
-    image = ImageOps.exif_transpose(photo)
+        photo = open_photo(photo)
+    try:
+        image = ImageOps.exif_transpose(photo)
+    except Exception:  # a corrupt EXIF block loses only the orientation, not the photo
+        image = photo
+    if image.mode.startswith("I"):
+        levels = np.asarray(image).astype(np.int64)
+        grey = Image.fromarray(((levels.clip(0, 65535) * 255 + 32767) // 65535).astype(np.uint8))
+        if isinstance(image.info.get("transparency"), int):  # the level a 16-bit PNG shows as transparent
+            grey.putalpha(Image.fromarray(np.where(levels == image.info["transparency"], 0, 255).astype(np.uint8)))
+        image = grey
+    elif image.mode == "F":
+        image = Image.fromarray(np.nan_to_num(np.asarray(image)).clip(0, 255).astype(np.uint8))
     if image.has_transparency_data:
         image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     return image.convert("RGB")

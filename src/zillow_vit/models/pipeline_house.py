@@ -13,9 +13,8 @@ missing; a fact the model does not read is an error naming it.
 """
 
 from transformers import Pipeline
-from transformers.image_utils import load_image
 
-from .image_processing_house import as_houses
+from .image_processing_house import as_houses, open_photo
 from .listing_facts import ListingFactEncoder
 
 TASK = "house-price-tier"
@@ -48,7 +47,7 @@ class HousePriceTierPipeline(Pipeline):
         config = self.model.config
         facts = ListingFactEncoder(config.listing_facts)([house["facts"]])
         photos = [
-            load_image(photo, timeout=timeout) if isinstance(photo, str) else photo
+            open_photo(photo, timeout) if isinstance(photo, str) else photo
             for photo in house["images"][: config.max_photos]
         ]
         inputs = self.image_processor(photos, max_photos=config.max_photos, return_tensors="pt").to(self.dtype)
