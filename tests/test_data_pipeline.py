@@ -5,6 +5,13 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from transformers import (
+    BitImageProcessor,
+    ConvNextImageProcessor,
+    DeiTImageProcessor,
+    PoolFormerImageProcessor,
+    ViTImageProcessor,
+)
 
 from dataset_builder import assign_splits, price_tier, tercile_cut_points
 from dataset_builder.photos import downscale
@@ -252,6 +259,24 @@ def test_backbone_processor_takes_the_backbones_size_crop_and_statistics(tmp_pat
     vit = processor_for_backbone(write_tiny_vit_checkpoint(tmp_path / "vit"))
     assert vit.size == {"height": 32, "width": 32} and vit.shortest_edge == 32
     assert (vit.image_mean, vit.image_std) == ([0.4] * 3, [0.2] * 3)
+
+
+@pytest.mark.parametrize(
+    ("stock", "size", "shortest_edge"),
+    [
+        (DeiTImageProcessor(), 224, 256),  # resized to 256 × 256, then the centre 224 × 224
+        (ConvNextImageProcessor(size={"shortest_edge": 224}), 224, 256),  # crop_pct 224 / 256
+        (ConvNextImageProcessor(size={"shortest_edge": 384}), 384, 384),  # warped at 384, no crop
+        (BitImageProcessor(size={"shortest_edge": 256}, crop_size={"height": 224, "width": 224}), 224, 256),  # DINOv2
+        (PoolFormerImageProcessor(size={"shortest_edge": 224}, crop_pct=0.9), 224, 248),
+        (ViTImageProcessor(size={"height": 224, "width": 224}), 224, 224),
+    ],
+    ids=["deit", "convnext-224", "convnext-384", "dinov2", "poolformer", "vit"],
+)
+def test_backbone_processor_keeps_the_crop_margin_of_stock_processors(tmp_path, stock, size, shortest_edge):
+    stock.save_pretrained(tmp_path)
+    processor = processor_for_backbone(str(tmp_path))
+    assert (processor.size, processor.shortest_edge) == ({"height": size, "width": size}, shortest_edge)
 
 
 def test_processor_resizes_the_short_side_and_crops_the_centre():

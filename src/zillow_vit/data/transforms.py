@@ -14,10 +14,14 @@ from transformers import AutoImageProcessor
 from ..models.image_processing_house import HousePhotoProcessor, upright_rgb
 from ..models.listing_facts import ListingFactEncoder
 
+CROP_PCT_BELOW = 384  # transformers' ConvNeXt processor crops by crop_pct below this size and warps at or above it
+
 
 def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
     """The house processor with a pretrained backbone's input size, resize, mean and std: a timm model's
-    `data_config` (crop fraction included) or a transformers image processor (`size`, `crop_size`)."""
+    `data_config` (crop fraction included) or a transformers image processor (`size`, `crop_size`, `crop_pct`). A
+    resize to a larger side than the input before the centre crop (DeiT's 256 → 224, ConvNeXt's `crop_pct`) keeps
+    its margin: the photo's short side goes to that larger side, aspect ratio kept."""
     source = AutoImageProcessor.from_pretrained(backbone)
     data_config = getattr(source, "data_config", None)
     if data_config is not None:
@@ -28,12 +32,18 @@ def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
         )
     size = dict(source.size)
     crop = getattr(source, "crop_size", None) if getattr(source, "do_center_crop", False) else None
+    crop_pct = getattr(source, "crop_pct", None)
     if crop:
-        height, width, shortest_edge = crop["height"], crop["width"], size.get("shortest_edge")
+        height, width = crop["height"], crop["width"]
+        shortest_edge = size.get("shortest_edge") or min(size.get("height", height), size.get("width", width))
+        if crop_pct and "shortest_edge" in size:  # PoolFormer: the short side to shortest_edge / crop_pct
+            shortest_edge = int(shortest_edge / crop_pct)
     elif "height" in size:
         height, width, shortest_edge = size["height"], size["width"], None
     else:
         height = width = shortest_edge = size["shortest_edge"]
+        if crop_pct and shortest_edge < CROP_PCT_BELOW:  # ConvNeXt: to shortest_edge / crop_pct, then the centre
+            shortest_edge = int(shortest_edge / crop_pct)
     return HousePhotoProcessor({"height": height, "width": width}, shortest_edge, source.image_mean, source.image_std)
 
 
