@@ -26,9 +26,10 @@ import httpx
 from PIL import Image
 from transformers import HfArgumentParser, pipeline
 
-from dataset_builder import ListingFormatError, read_listings
+from dataset_builder import ListingFormatError
 from dataset_builder.report import tier_ranges
 from zillow_vit.cli import check_location
+from zillow_vit.data import read_model_listing
 from zillow_vit.models.image_processing_house import open_photo, upright_rgb
 
 logger = logging.getLogger(__name__)
@@ -93,27 +94,30 @@ def open_photos(locations: list[str], max_photos: int) -> tuple[list[Image.Image
     return photos, unreadable
 
 
-def listing_photos(listing: str, house_id: str) -> list[str]:
-    """The photo locations of house `house_id` of the listing export `listing` (a path, or on a Space a URL), in
-    listing order."""
+def listing_house(listing: str, house_id: str, listing_facts: list[dict]) -> tuple[list[str], dict]:
+    """The photo locations (in listing order) and the facts of house `house_id` of the listing export `listing` (a
+    path, or on a Space a URL): the facts of the model's `listing_facts`, read as `predict.py` reads them."""
     if not listing or not house_id:
         raise BadInput("Give a listing export (path or URL) and a house id.")
     if ON_A_SPACE and not is_url(listing):
         raise BadInput("On this Space, give the listing export as an http(s) URL.")
     try:
-        houses = read_listings(listing, require_price=False)
+        houses = read_model_listing(listing, listing_facts)
     except ListingFormatError as error:
         raise BadInput(f"Cannot read the listing: {error}") from error
-    house = next((house for house in houses if house.house_id == house_id.strip()), None)
+    house, facts = next(((house, facts) for house, facts in houses if house.house_id == house_id.strip()), (None, {}))
     if house is None or house.problem:
         raise BadInput(f"House {house_id!r}: {'not in the listing' if house is None else house.problem}.")
-    return house.photos
+    return house.photos, facts
 
 
-def tell_tier(house_tier, photos: list[Image.Image], notes: list[str]) -> tuple[str, dict | None, list]:
-    """The page's answer for one house: verdict (Markdown), tier probabilities (None for a score head) and the
-    photos with captions, those read first in decreasing attention."""
-    result = house_tier(photos)
+def tell_tier(
+    house_tier, photos: list[Image.Image], notes: list[str], facts: dict | None = None
+) -> tuple[str, dict | None, list]:
+    """The page's answer for one house (its photos, and its listing facts when the model reads facts): verdict
+    (Markdown), tier probabilities (None for a score head) and the photos with captions, those read first in
+    decreasing attention."""
+    result = house_tier({"images": photos, "facts": facts} if facts else photos)
     config = house_tier.model.config
     read = result["photos_read"]
     lines = [f"## Tier: **{result['tier']}**"]
@@ -133,13 +137,15 @@ def tell_tier(house_tier, photos: list[Image.Image], notes: list[str]) -> tuple[
     return "\n\n".join(lines), result.get("probabilities"), gallery
 
 
-def answer(models: list[str], max_photos: int, model: str, photo_locations) -> tuple:
-    """The outputs of the page (verdict, probabilities, gallery) for the house whose photo locations
-    `photo_locations()` gives, or a message when the input is bad; an unexpected failure is logged and summarised,
-    never shown as a trace."""
+def answer(models: list[str], max_photos: int, model: str, house) -> tuple:
+    """The outputs of the page (verdict, probabilities, gallery) for the house whose photo locations and facts
+    `house(config)` gives for the model's config, or a message when the input is bad; an unexpected failure is
+    logged and summarised, never shown as a trace."""
     try:
         house_tier = load_model(model, models)
-        verdict, probabilities, gallery = tell_tier(house_tier, *open_photos(photo_locations(), max_photos))
+        locations, facts = house(house_tier.model.config)
+        photos, notes = open_photos(locations, max_photos)
+        verdict, probabilities, gallery = tell_tier(house_tier, photos, notes, facts)
     except BadInput as error:
         return f"⚠️ {error}", gr.Label(value=None, visible=False), []
     except Exception as error:  # the page's last line of defence
@@ -189,10 +195,14 @@ def build_demo(models: list[str], max_photos: int = 40) -> gr.Blocks:
         answer_for = functools.partial(answer, models, max_photos)
 
         def photos_answer(model_name, files):
-            return answer_for(model_name, lambda: list(files or []))
+            return answer_for(model_name, lambda config: (list(files or []), {}))
 
-        def listing_answer(model_name, listing_location, house):
-            return answer_for(model_name, lambda: listing_photos(listing_location, house)[:max_photos])
+        def listing_answer(model_name, listing_location, house_id):
+            def house(config):
+                locations, facts = listing_house(listing_location, house_id, config.listing_facts)
+                return locations[:max_photos], facts
+
+            return answer_for(model_name, house)
 
         from_photos.click(photos_answer, [model, uploads], outputs)
         uploads.upload(photos_answer, [model, uploads], outputs)

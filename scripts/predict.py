@@ -37,9 +37,10 @@ from tqdm.auto import tqdm
 from transformers import HfArgumentParser
 
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
-from dataset_builder import DataError, DatasetOptions, ListingField, PhotoStore, price_tier, read_listings
+from dataset_builder import DataError, DatasetOptions, PhotoStore, price_tier
 from dataset_builder.report import shortened
 from zillow_vit.cli import check_location, run_script, usage_error
+from zillow_vit.data import read_model_listing
 from zillow_vit.ensemble import combined, load_members
 from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.models.pipeline_house import house_result
@@ -94,21 +95,16 @@ def houses_to_score(
     photo offered in several sizes, the smallest that keeps `short_side`)."""
     if args.listing is None:
         return [House("photos", args.photos, facts=json.loads(args.facts or "{}"))]
-    fields = [ListingField(fact["path"], fact["kind"]) for fact in listing_facts]  # read as the model was trained
-    listings = read_listings(
-        args.listing, options.id_field, options.price_field, options.images_field, fields,
-        require_price=False, local_photo_root=options.local_photo_root, photo_short_side=short_side,
-    )  # fmt: skip
     houses = [
         House(
             listing.house_id,
             listing.photos,
             listing.price,
-            {fact["name"]: listing.facts.get(field.column) for fact, field in zip(listing_facts, fields)},
+            facts,
             listing.problem,
             [{"photo": shortened(photo), "reason": reason} for photo, reason in listing.refused_photos],
         )
-        for listing in listings
+        for listing, facts in read_model_listing(args.listing, listing_facts, options, short_side)
     ]
     if args.house_id is not None:
         houses = [house for house in houses if house.house_id == args.house_id]

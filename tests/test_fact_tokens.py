@@ -25,6 +25,7 @@ from transformers import AutoModelForImageClassification, pipeline
 
 import zillow_vit  # noqa: F401  (registers the Auto classes)
 from dataset_builder import TIER_NAMES, BuildReport
+from zillow_vit import ensemble, reporting
 from zillow_vit.data import collate_houses, fit_listing_facts, house_transforms
 from zillow_vit.hub import prepare_for_hub
 from zillow_vit.models import HouseCNNConfig, HousePhotoProcessor, MultiImageViTConfig
@@ -372,3 +373,33 @@ def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos,
     rows = {row["id"]: row for row in predict.main(["--model", run, "--listing", str(listing), *cache])["rows"]}
     assert rows["small"]["tier"] == "cheap" and rows["large"]["tier"] == "average"  # read at the config's path
     assert set(rows["large"]["fact_attention"]) == {"area", "zipcode"}
+
+
+def test_the_app_reads_a_listed_house_with_the_facts_predict_reads(runs, colour_photos, tmp_path):
+    """The demo's listing tab gives a house the tier predict.py gives it: photos and the facts of the config."""
+    pytest.importorskip("gradio", reason="needs the app extra: pip install -e '.[app]'")
+    app, run = load_script("app"), str(runs["both"][0])
+    photo(COLOURS[0]).save(tmp_path / "red.png")
+    records = [{"id": f"area {area:.0f}", "images": ["red.png"], "hdpData": {"homeInfo": {"livingArea": area}}}
+               for area in AREAS]  # fmt: skip
+    listing = tmp_path / "export.json"
+    listing.write_text(json.dumps(records))
+    rows = load_script("predict").main(["--model", run, "--listing", str(listing), "--photo_cache_dir",
+                                        str(tmp_path / "cache")])["rows"]  # fmt: skip
+    assert [row["tier"] for row in rows] == ["cheap", "cheap", "average"]  # red: levels 0 + area level
+    house_tier = app.house_pipeline(run)
+    for row in rows:
+        locations, facts = app.listing_house(str(listing), row["id"], house_tier.model.config.listing_facts)
+        verdict, probabilities, _ = app.tell_tier(house_tier, *app.open_photos(locations, 4), facts)
+        assert f"Tier: **{row['tier']}**" in verdict
+        assert probabilities == pytest.approx(row["probabilities"], abs=0.02)  # predict reads the stored JPEG
+
+
+def test_the_attention_page_predicts_from_the_inputs_the_evaluation_gives(runs, tmp_path):
+    run = runs["both"][0]
+    test = datasets.load_from_disk(synthetic_dataset(tmp_path / "houses"))["test"]
+    model = AutoModelForImageClassification.from_pretrained(run)
+    processor = HousePhotoProcessor.from_pretrained(run)
+    outputs = ensemble.split_outputs(model, processor, test.select(range(12)))  # what Trainer.predict gives
+    for house, logits in zip(test.select(range(12)), outputs["logits"]):
+        torch.testing.assert_close(reporting.evaluated(model, processor, house).logits[0], torch.tensor(logits))

@@ -14,6 +14,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from .data import collate_houses, house_transforms  # noqa: E402
+
 REPORTED_METRICS = ("accuracy", "f1_macro", "tier_mae", "off_by_two_rate")
 VALIDATION_METRIC = "validation_accuracy"  # a run's eval_accuracy: what rows are chosen on
 
@@ -275,16 +277,28 @@ def plot_confusion_matrices(rows: dict[str, dict], label_names: list[str], path:
 
 
 @torch.no_grad()
+@torch.no_grad()
+def evaluated(model, processor, house: dict):
+    """The model's output (attentions included) on one dataset row, from the inputs the Trainer's evaluation gives
+    it: the first `config.max_photos` photos through the processor, and the facts of `config.listing_facts`."""
+    config = model.config
+    evaluation = house_transforms(processor, config.max_photos, False, config.listing_facts)["test"]
+    features = evaluation({name: [value] for name, value in house.items()})
+    return model.eval()(
+        **collate_houses([{name: values[0] for name, values in features.items()}]), output_attentions=True
+    )
+
+
 def plot_photo_attention(model, houses, processor, label_names: list[str], path: str) -> None:
-    """Example houses, one row each: the photos the model read (its first `config.max_photos`), titled with the
-    attention each got."""
-    model.eval()
-    max_photos = model.config.max_photos
-    columns = max(min(len(house["images"]), max_photos) for house in houses)
+    """Example houses (dataset rows), one row each: the photos the model read (its first `config.max_photos`), titled
+    with the attention each got, and the tier predicted from the inputs the Trainer's evaluation gives it (photos
+    through the processor, and the listing facts of `config.listing_facts`)."""
+    config = model.config
+    columns = max(min(len(house["images"]), config.max_photos) for house in houses)
     figure, axes = plt.subplots(len(houses), columns, figsize=(2.2 * columns + 1.5, 2.0 * len(houses)), squeeze=False)
     for row, house in zip(axes, houses):
-        photos = house["images"][:max_photos]
-        output = model(**processor(photos), output_attentions=True)
+        photos = house["images"][: config.max_photos]
+        output = evaluated(model, processor, house)
         attention = output.photo_attention[0].tolist()
         predicted = label_names[int(output.logits.argmax(-1))]
         for column, axis in enumerate(row):

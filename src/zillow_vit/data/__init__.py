@@ -1,8 +1,9 @@
 """Data flow: dataset (built or loaded) → listing fact statistics of the training split → per-house photo (and fact)
-transforms → padded batches."""
+transforms → padded batches; and a listing's houses read as a trained model reads them (prediction)."""
 
 from .collator import collate_houses
 from .fact_statistics import fit_listing_facts, listing_fields
+from .listing_houses import read_model_listing
 from .loading import DatasetArguments
 from .transforms import HouseTransform, house_transforms, processor_for_backbone, train_photo_transform
 
@@ -14,5 +15,6 @@ __all__ = [
     "house_transforms",
     "listing_fields",
     "processor_for_backbone",
+    "read_model_listing",
     "train_photo_transform",
 ]
