@@ -5,7 +5,8 @@
 
 Makes sure the folder carries the model's code and its house pipeline (`auto_map` and `custom_pipelines` in
 config.json, the .py files; older runs are re-saved with them) and a model card, then uploads it without checkpoints
-and without machine paths. Then: `pipeline(model="user/zillow-vit-cnn", trust_remote_code=True)(photos)`.
+and without machine paths; the card names the repo.
+Then: `pipeline(model="user/zillow-vit-cnn", trust_remote_code=True)(photos)`.
 """
 
 import json
@@ -28,7 +29,8 @@ class PushArguments:
 
 
 def prepare_run(run_dir: str, repo_id: str) -> None:
-    """Give the run folder the model's custom code and pipeline if it lacks them, and a model card if it has none."""
+    """Give the run folder the model's custom code and pipeline if it lacks them, and a model card for `repo_id`
+    (written again, keeping the training command the folder's card records)."""
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
     if "auto_map" not in config or "custom_pipelines" not in config:
@@ -36,10 +38,9 @@ def prepare_run(run_dir: str, repo_id: str) -> None:
         prepare_for_hub(model)
         model.save_pretrained(run_dir)
         AutoImageProcessor.from_pretrained(run_dir).save_pretrained(run_dir)
-    if not os.path.exists(os.path.join(run_dir, "README.md")):
-        with open(os.path.join(run_dir, "all_results.json"), encoding="utf-8") as handle:
-            metrics = json.load(handle)
-        write_model_card(run_dir, repo_id, metrics, BuildReport.load(run_dir))
+    with open(os.path.join(run_dir, "all_results.json"), encoding="utf-8") as handle:
+        metrics = json.load(handle)
+    write_model_card(run_dir, repo_id, metrics, BuildReport.load(run_dir))
 
 
 def main(argv: list[str] | None = None) -> str:

@@ -33,6 +33,7 @@ from zillow_vit.training import (
     backbone_optimizer,
     freeze_batch_norm_statistics,
     peak_memory_metrics,
+    weights_fingerprint,
 )
 
 logger = logging.getLogger(__name__)
@@ -307,23 +308,29 @@ def main(argv: list[str] | None = None) -> dict:
         else None,
     )
 
+    backbone_before = weights_fingerprint(model.backbone) if entry.uses_backbone else None
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     train_result.metrics.update(model_parameters=model.num_parameters(), **peak_memory_metrics())
+    train_result.metrics["train_samples"] = len(dataset["train"])
+    if backbone_before is not None:  # the model kept (the best checkpoint) changed its backbone, or probed it frozen
+        train_result.metrics["backbone_trained"] = weights_fingerprint(model.backbone) != backbone_before
     trainer.save_model()
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)
     trainer.save_state()
 
     eval_metrics = trainer.evaluate()
+    eval_metrics["eval_samples"] = len(dataset["validation"])
     trainer.log_metrics("eval", eval_metrics)
     trainer.save_metrics("eval", eval_metrics)
     test_metrics = trainer.predict(dataset["test"], metric_key_prefix="test").metrics
+    test_metrics["test_samples"] = len(dataset["test"])
     trainer.log_metrics("test", test_metrics)
     trainer.save_metrics("test", test_metrics)
+    metrics = {**train_result.metrics, **eval_metrics, **test_metrics}
     if trainer.is_world_process_zero():
         report.save(training_args.output_dir)
         command = shlex.join(["python", "scripts/train.py", *argv])
-        metrics = {**eval_metrics, **test_metrics}
         write_model_card(training_args.output_dir, hub_repo_id or model_args.model, metrics, report, command)
         if hub_repo_id:
             private = bool(training_args.hub_private_repo)
@@ -333,7 +340,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"(macro-F1 {test_metrics['test_f1_macro']:.3f}, {len(dataset['test'])} houses, chance 0.333) "
             f"with {training_args.world_size} process(es); run saved to {training_args.output_dir}"
         )
-    return {**eval_metrics, **test_metrics}
+    return metrics
 
 
 if __name__ == "__main__":

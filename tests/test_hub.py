@@ -4,6 +4,7 @@ model cards, and the Parquet export the dataset viewer reads. Real uploads run o
 import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -204,6 +205,35 @@ def test_push_script_gives_an_old_run_folder_its_code_pipeline_and_card(runs, tm
     assert "auto_map" in config and "house-price-tier" in config["custom_pipelines"]
     assert (run_dir / "modeling_house_cnn.py").is_file() and (run_dir / "pipeline_house.py").is_file()
     assert "user/zillow-vit-cnn" in (run_dir / "README.md").read_text()
+
+
+def test_push_script_writes_the_card_again_for_its_repo_keeping_the_training_command(runs, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(runs["cnn"][0], run_dir, ignore=shutil.ignore_patterns("checkpoint-*"))
+    trained_card = (run_dir / "README.md").read_text()
+    assert 'pipeline(model="cnn"' in trained_card  # train.py names a run without --hub_model_id by its model
+    load_script("push_to_hub").prepare_run(str(run_dir), "you/zillow-vit-cnn")
+    card = (run_dir / "README.md").read_text()
+    assert "# you/zillow-vit-cnn" in card and 'pipeline(model="you/zillow-vit-cnn"' in card
+    assert 'model="cnn"' not in card and "\n# cnn\n" not in card
+    command = re.search(r"```bash\n(python scripts/train.py [^\n]+)\n```", trained_card).group(1)
+    assert f"```bash\n{command}\n```" in card
+
+
+def test_card_of_a_frozen_probe_on_part_of_the_splits_says_so(runs, tmp_path):
+    backbone = json.loads((runs["vit-pretrained"][0] / "config.json").read_text())["backbone"]
+    run_dir = tmp_path / "frozen"
+    load_script("train").main([
+        "--model", "vit-pretrained", "--pretrained_model_name_or_path", backbone,
+        "--preset", "tiny", "--num_synthetic_houses", "40", "--synthetic_image_size", "16", "--max_steps", "2",
+        "--freeze_backbone_epochs", "9", "--max_train_samples", "8", "--max_eval_samples", "2",
+        "--dataset_cache_dir", str(tmp_path / "cache"), "--output_dir", str(run_dir), "--disable_tqdm", "true",
+    ])  # fmt: skip
+    card = (run_dir / "README.md").read_text()
+    assert "| Metric | Validation | Test (2 houses) |" in card
+    assert "Houses used: train 8, validation 2, test 2" in card
+    assert "frozen: its weights as published" in card and "fine-tuned" not in card
+    assert "was fine-tuned from" in (runs["vit-pretrained"][0] / "README.md").read_text()
 
 
 def test_push_run_uploads_code_and_card_without_checkpoints_or_machine_paths(

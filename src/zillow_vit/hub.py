@@ -45,6 +45,7 @@ METRICS = {
     "tier_mae": ("Tier MAE", "mae"),
     "off_by_two_rate": ("Off-by-two rate", "off_by_two_rate"),
 }
+SPLIT_PREFIXES = {"train": "train", "validation": "eval", "test": "test"}  # split -> its metrics' key prefix
 RUN_FILES_NOT_UPLOADED = [
     "checkpoint-*",
     "training_args.bin",
@@ -117,13 +118,15 @@ def write_model_card(
     what the model reads, results with the test-set size, usage through the house pipeline, intended use and
     limitations, the training command and data. No absolute path of this machine appears in it.
 
-    `model_name` is the repo id shown in the usage example; `metrics` holds keys such as `eval_accuracy` and
-    `test_f1_macro` (the run's all_results.json); `training_command` defaults to this process's command line when it
-    runs scripts/train.py. The architecture, head and backbone are read from the folder's config.json."""
+    `model_name` is the repo id shown in the usage example; `metrics` holds keys such as `eval_accuracy`,
+    `test_f1_macro`, `test_samples` (the houses evaluated) and `backbone_trained` (the run's all_results.json);
+    `training_command` defaults to the one recorded in the folder's card, if any. The architecture, head and backbone
+    are read from the folder's config.json."""
     with open(os.path.join(output_dir, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
     dataset_id = hub_repo_id(report.source)
-    test_houses = report.split_sizes.get("test")
+    test_houses = metrics.get("test_samples", report.split_sizes.get("test"))
+    training_command = training_command or recorded_training_command(output_dir)
     eval_results = [
         EvalResult(
             task_type="image-classification",
@@ -151,12 +154,12 @@ def write_model_card(
     )
     body = "".join(
         [
-            _model_section(model_name, config, base_model),
+            _model_section(model_name, config, base_model, metrics.get("backbone_trained")),
             _model_facts_section(config),
             _results_section(metrics, test_houses),
             _usage_section(model_name, config),
             _limitations_section(),
-            _training_section(training_command, report),
+            _training_section(training_command, report, metrics),
         ]
     )
     card = ModelCard(without_machine_paths(f"---\n{card_data.to_yaml()}\n---\n{body}"))
@@ -164,7 +167,7 @@ def write_model_card(
     return card
 
 
-def _model_section(model_name: str, config: dict, base_model: str | None) -> str:
+def _model_section(model_name: str, config: dict, base_model: str | None, backbone_trained: bool | None) -> str:
     max_photos = config["max_photos"]
     facts = " and listing facts (below)" if config.get("listing_facts") else ""
     photos = "the first photo of each house" if max_photos == 1 else f"the first {max_photos} photos of each house"
@@ -176,7 +179,11 @@ def _model_section(model_name: str, config: dict, base_model: str | None) -> str
     backbone = ""
     if config.get("backbone"):
         source = f"[`{base_model}`](https://huggingface.co/{base_model})" if base_model else "a local checkpoint"
-        backbone = f"\nIts photo encoder was fine-tuned from {source} (`config.backbone`: `{config['backbone']}`).\n"
+        named = f"{source} (`config.backbone`: `{config['backbone']}`)"
+        if backbone_trained is False:
+            backbone = f"\nIts photo encoder is {named}, frozen: its weights as published, the layers above trained.\n"
+        else:  # trained, or not recorded (a run of an older train.py)
+            backbone = f"\nIts photo encoder {'was fine-tuned' if backbone_trained else 'started'} from {named}.\n"
     return f"""
 # {model_name}
 
@@ -342,8 +349,13 @@ def _limitations_section() -> str:
 """
 
 
-def _training_section(training_command: str | None, report: BuildReport) -> str:
+def _training_section(training_command: str | None, report: BuildReport, metrics: dict) -> str:
     command = training_command or "(not recorded: trained without the command line of scripts/train.py)"
+    used = {split: metrics.get(f"{prefix}_samples") for split, prefix in SPLIT_PREFIXES.items()}
+    subsets = ""
+    if any(count is not None and count != report.split_sizes.get(split) for split, count in used.items()):
+        subsets = "Houses used: " + ", ".join(f"{split} {count}" for split, count in used.items() if count is not None)
+        subsets += " (a part of the splits below: `--max_train_samples` / `--max_eval_samples`).\n\n"
     return f"""
 ## Training
 
@@ -354,7 +366,7 @@ accuracy, then evaluated once on test):
 {command}
 ```
 
-Training data (`build_report.json` lists every house skipped and photo dropped, with the reason):
+{subsets}Training data (`build_report.json` lists every house skipped and photo dropped, with the reason):
 
 ```
 {report.summary()}
@@ -366,6 +378,16 @@ The model code is Apache-2.0. The weights were learned from the training data ab
 listing photos belong to their owners, and whoever shares or uses these weights must respect the terms under which
 the photos were published.
 """
+
+
+def recorded_training_command(output_dir) -> str | None:
+    """The training command the folder's model card records (the bash block of its Training section), if any."""
+    path = os.path.join(output_dir, "README.md")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        found = re.search(r"^## Training\n.*?```bash\n(.*?)\n```", handle.read(), re.DOTALL | re.MULTILINE)
+    return found.group(1) if found and not found.group(1).startswith("(not recorded") else None
 
 
 def _cell(metrics: dict, key: str) -> str:

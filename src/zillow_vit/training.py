@@ -103,6 +103,14 @@ class FreezeBackboneCallback(TrainerCallback):
             logger.info("Backbone unfrozen after epoch %d", self.epochs)
 
 
+def weights_fingerprint(module: torch.nn.Module) -> list[float]:
+    """A cheap summary of a module's weights and buffers (the float64 sum of each tensor): equal before and after
+    training when training left them as they were."""
+    return [
+        tensor.detach().double().sum().item() for tensor in module.state_dict().values() if tensor.is_floating_point()
+    ]
+
+
 def peak_rss_mib() -> float:
     """This process's peak resident memory so far, in MiB."""
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
