@@ -86,13 +86,15 @@ class House:
     problem: str | None = None
     dropped: list[dict] = field(default_factory=list)  # {"photo", "reason"} of each unusable photo tried
     stored: list[str] = field(default_factory=list)  # paths of the usable photos read, at most max_photos
+    row: int = 0  # the record's row in the listing
 
 
 def houses_to_score(
     args: PredictArguments, options: DatasetOptions, listing_facts: list[dict], short_side: int | None = None
 ) -> list[House]:
     """The house of `--photos` (with `--facts`), or the houses of `--listing` with the facts of `listing_facts` (of a
-    photo offered in several sizes, the smallest that keeps `short_side`)."""
+    photo offered in several sizes, the smallest that keeps `short_side`); a repeat of an id is left to
+    `mark_repeats`, once photos are fetched."""
     if args.listing is None:
         return [House("photos", args.photos, facts=json.loads(args.facts or "{}"))]
     houses = [
@@ -101,8 +103,9 @@ def houses_to_score(
             listing.photos,
             listing.price,
             facts,
-            listing.problem,
+            None if listing.repeat_of is not None else listing.problem,
             [{"photo": shortened(photo), "reason": reason} for photo, reason in listing.refused_photos],
+            row=listing.row,
         )
         for listing, facts in read_model_listing(args.listing, listing_facts, options, short_side)
     ]
@@ -140,6 +143,18 @@ def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> Non
     for house in houses:
         if house.problem is None and not house.stored:
             house.problem = f"no usable photos ({len(house.dropped)} failed)"
+
+
+def mark_repeats(houses: list[House]) -> None:
+    """A repeated id is one house, scored once, as a build keeps it: its first record with a usable photo; every later
+    record of it that could be scored is a duplicate."""
+    scored_row = {}
+    for house in houses:
+        if house.problem is None:
+            if house.house_id in scored_row:
+                house.problem = f"duplicate id (first seen in row {scored_row[house.house_id]})"
+            else:
+                scored_row[house.house_id] = house.row
 
 
 def mean_or_none(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
@@ -265,13 +280,15 @@ def main(argv: list[str] | None = None) -> dict:
     houses = houses_to_score(args, options, config.listing_facts, short_side)
     cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
     fetch_photos(houses, PhotoStore(cache_dir, short_side, options), config.max_photos)
+    mark_repeats(houses)
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:
-        if rows[0]["tier"] is None:
-            dropped = "".join(f"; {d['photo']}: {d['reason']}" for d in rows[0]["photos_dropped"])
-            raise DataError(f"House {rows[0]['id']}: {rows[0]['problem']}{dropped}")
-        print(json.dumps(rows[0], indent=2))
-        return rows[0]
+        row = next((row for row in rows if row["tier"] is not None), rows[0])  # a repeated id: its scored record
+        if row["tier"] is None:
+            dropped = "".join(f"; {d['photo']}: {d['reason']}" for d in row["photos_dropped"])
+            raise DataError(f"House {row['id']}: {row['problem']}{dropped}")
+        print(json.dumps(row, indent=2))
+        return row
     result = summary(rows)
     if args.output:
         write_rows(rows, args.output)

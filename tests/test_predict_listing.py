@@ -96,6 +96,24 @@ def test_a_repeated_id_is_reported_not_given_the_first_house_s_tier(run, tmp_pat
     assert list(rows[3]["probabilities"].values()) == pytest.approx(list(alone["probabilities"].values()), abs=1e-6)
 
 
+def test_a_relisted_house_is_scored_on_its_first_record_with_a_usable_photo(run, tmp_path):
+    """As a build keeps it: the whole listing and --house_id score the same record, whether the first record of the id
+    had no photo field or only photos that fail."""
+    houses = [{"id": "7", "images": []},
+              {"id": "7", "images": write_photos(tmp_path, 0, 2)},
+              {"id": "8", "images": ["photos/missing.jpg"]},
+              {"id": "8", "images": write_photos(tmp_path, 1, 2)},
+              {"id": "8", "images": write_photos(tmp_path, 2, 2)}]  # fmt: skip
+    (tmp_path / "export.json").write_text(json.dumps(houses))
+    rows = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"))["rows"]
+    assert [row["problem"] if row["tier"] is None else None for row in rows] == [
+        "no photos", None, "no usable photos (1 failed)", None, "duplicate id (first seen in row 3)",
+    ]  # fmt: skip
+    for house_id, scored in (("7", rows[1]), ("8", rows[3])):
+        alone = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"), "--house_id", house_id)
+        assert alone["probabilities"] == pytest.approx(scored["probabilities"], abs=1e-6)
+
+
 def test_test_time_flip_flag_reads_as_a_config_with_it_does(run, tmp_path):
     """`--test_time_flip true` is the run with `test_time_flip` set in its config.json; without it, its config holds."""
     photos = [str(tmp_path / name) for name in write_photos(tmp_path, 7, 3)]
