@@ -7,14 +7,14 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from .locations import redact
-from .splits import TIER_NAMES
+from .splits import TIER_NAMES, dollars
 
 
 def tier_ranges(cut_points: list[float]) -> str:
-    """'cheap < $312,333 <= average < $592,767 <= expensive'."""
+    """'cheap < $312,333.33 <= average < $592,767 <= expensive'."""
     low, high = cut_points
     cheap, average, expensive = TIER_NAMES
-    return f"{cheap} < ${low:,.0f} <= {average} < ${high:,.0f} <= {expensive}"
+    return f"{cheap} < {dollars(low)} <= {average} < {dollars(high)} <= {expensive}"
 
 
 SUMMARY_LINES_PER_LIST = 20

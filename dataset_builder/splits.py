@@ -10,6 +10,12 @@ TIER_NAMES = ("cheap", "average", "expensive")
 PRICE_BIN_SIZE = 10
 
 
+def dollars(price: float) -> str:
+    """'$312,333', or '$312,333.33' when the price has cents: a cut point shown exactly, so that the side of it a
+    price lies on reads right."""
+    return f"${price:,.0f}" if float(price).is_integer() else f"${price:,.2f}"
+
+
 def assign_splits(prices, validation_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
     """Split name ("train"/"validation"/"test") per house, stratified by price.
 
@@ -54,14 +60,14 @@ def refuse_degenerate(split_prices: dict[str, list[float]], fractions: dict[str,
     low, high = cut_points
     if not low < high:
         raise DataError(
-            f"Refusing to build: the tercile cut points (${low:,.0f}, ${high:,.0f}) are not strictly increasing; "
+            f"Refusing to build: the tercile cut points ({dollars(low)}, {dollars(high)}) are not strictly increasing; "
             "the training prices are too alike to make three tiers."
         )
     counts = np.bincount([price_tier(price, cut_points) for price in split_prices["train"]], minlength=3)
     for name, count in zip(TIER_NAMES, counts):
         if count == 0:
             raise DataError(
-                f"Refusing to build: no {name} house in the training split (cut points ${low:,.0f}, ${high:,.0f}); "
+                f"Refusing to build: no {name} house in the training split (cut points {dollars(low)}, {dollars(high)}); "
                 "the training prices are too few or too alike."
             )
 

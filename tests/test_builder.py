@@ -16,6 +16,7 @@ from dataset_builder import (
     price_tier,
     tercile_cut_points,
 )
+from dataset_builder.report import tier_ranges
 
 from conftest import simple_houses, write_listing, write_photo
 
@@ -263,3 +264,9 @@ def test_oversized_download_without_content_length_is_refused_while_streaming(tm
     assert store.prepare([url])[url].error == f"too large (over the cap of {len(body) // 2} bytes)"
     roomy = PhotoStore(str(tmp_path / "roomy"), settings=FetchSettings(max_photo_bytes=len(body)))
     assert roomy.prepare([url])[url].path  # the same chunked response under the cap is stored
+
+
+def test_cut_points_are_shown_exactly_so_a_price_reads_on_the_right_side():
+    ranges = tier_ranges([223_333.33, 400_000.0])
+    assert ranges == "cheap < $223,333.33 <= average < $400,000 <= expensive"
+    assert price_tier(223_333, [223_333.33, 400_000.0]) == 0  # "$223,333" is below the cut point, as shown

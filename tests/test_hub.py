@@ -23,6 +23,7 @@ from transformers import AutoImageProcessor, AutoModelForImageClassification
 import zillow_vit  # noqa: F401  (registers the Auto classes)
 from dataset_builder import TIER_NAMES, BuildReport, build_house_dataset
 from dataset_builder.report import tier_ranges
+from dataset_builder.splits import dollars
 from zillow_vit.hub import (
     export_dataset,
     prepare_for_hub,
@@ -144,7 +145,7 @@ def test_model_card_names_the_cut_points_metrics_usage_and_limits(runs, shared_m
     assert "image-classification" in metadata["tags"]
     assert tier_ranges(report.cut_points) in readme
     low, high = report.cut_points
-    assert f"${low:,.0f}" in readme and f"${high:,.0f}" in readme
+    assert dollars(low) in readme and dollars(high) in readme
     test_houses = report.split_sizes["test"]
     assert f"| Metric | Validation | Test ({test_houses} houses) |" in readme
     assert f"| Accuracy | {metrics['eval_accuracy']:.3f} | {metrics['test_accuracy']:.3f} |" in readme
