@@ -67,8 +67,8 @@ def refuse_degenerate(split_prices: dict[str, list[float]], fractions: dict[str,
     for name, count in zip(TIER_NAMES, counts):
         if count == 0:
             raise DataError(
-                f"Refusing to build: no {name} house in the training split (cut points {dollars(low)}, {dollars(high)}); "
-                "the training prices are too few or too alike."
+                f"Refusing to build: no {name} house in the training split (cut points {dollars(low)}, "
+                f"{dollars(high)}); the training prices are too few or too alike."
             )
 
 
