@@ -21,13 +21,14 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+import datasets
 import gradio as gr
 import httpx
 from PIL import Image
 from transformers import HfArgumentParser, pipeline
 
-from dataset_builder import ListingFormatError
-from dataset_builder.report import tier_ranges
+from dataset_builder import DatasetOptions, ListingFormatError, PhotoStore
+from dataset_builder.report import shortened, tier_ranges
 from zillow_vit.cli import check_location
 from zillow_vit.data import read_model_listing
 from zillow_vit.models.image_processing_house import open_photo, upright_rgb
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 MODEL_ENV = "ZILLOW_VIT_MODEL"  # run folders or Hub ids, separated by commas
 ON_A_SPACE = "SPACE_ID" in os.environ  # set by Hugging Face Spaces
 PHOTO_TIMEOUT_S = 20
+PHOTO_CACHE = os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")  # predict.py's default too
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 
 
@@ -94,21 +96,28 @@ def open_photos(locations: list[str], max_photos: int) -> tuple[list[Image.Image
     return photos, unreadable
 
 
-def listing_house(listing: str, house_id: str, listing_facts: list[dict]) -> tuple[list[str], dict]:
-    """The photo locations (in listing order) and the facts of house `house_id` of the listing export `listing` (a
-    path, or on a Space a URL): the facts of the model's `listing_facts`, read as `predict.py` reads them."""
+def listing_house(listing: str, house_id: str, house_tier, max_photos: int) -> tuple[list[str], dict, list[str]]:
+    """House `house_id` of the listing export `listing` (a path, or on a Space a URL) as `predict.py` reads it: its
+    first `max_photos` photos fetched and stored as the model's training photos were (`PhotoStore` at the
+    processor's `max_short_side`; tracking pixels and broken photos dropped), in listing order; the facts of the
+    model's `config.listing_facts`; and a note per photo dropped."""
     if not listing or not house_id:
         raise BadInput("Give a listing export (path or URL) and a house id.")
     if ON_A_SPACE and not is_url(listing):
         raise BadInput("On this Space, give the listing export as an http(s) URL.")
     try:
-        houses = read_model_listing(listing, listing_facts)
+        houses = read_model_listing(listing, house_tier.model.config.listing_facts)
     except ListingFormatError as error:
         raise BadInput(f"Cannot read the listing: {error}") from error
     house, facts = next(((house, facts) for house, facts in houses if house.house_id == house_id.strip()), (None, {}))
     if house is None or house.problem:
         raise BadInput(f"House {house_id!r}: {'not in the listing' if house is None else house.problem}.")
-    return house.photos, facts
+    short_side = house_tier.image_processor.max_short_side or DatasetOptions().image_short_side
+    photos = house.photos[:max_photos]
+    results = PhotoStore(PHOTO_CACHE, short_side).prepare(photos)
+    stored = [results[photo].path for photo in photos if results[photo].path]
+    dropped = [f"{shortened(photo)}: {results[photo].error}" for photo in photos if not results[photo].path]
+    return stored, facts, dropped
 
 
 def tell_tier(
@@ -138,14 +147,14 @@ def tell_tier(
 
 
 def answer(models: list[str], max_photos: int, model: str, house) -> tuple:
-    """The outputs of the page (verdict, probabilities, gallery) for the house whose photo locations and facts
-    `house(config)` gives for the model's config, or a message when the input is bad; an unexpected failure is
-    logged and summarised, never shown as a trace."""
+    """The outputs of the page (verdict, probabilities, gallery) for the house whose photo locations, facts and notes
+    on dropped photos `house(house_tier)` gives for the model's pipeline, or a message when the input is bad; an
+    unexpected failure is logged and summarised, never shown as a trace."""
     try:
         house_tier = load_model(model, models)
-        locations, facts = house(house_tier.model.config)
-        photos, notes = open_photos(locations, max_photos)
-        verdict, probabilities, gallery = tell_tier(house_tier, photos, notes, facts)
+        locations, facts, dropped = house(house_tier)
+        photos, unreadable = open_photos(locations, max_photos)
+        verdict, probabilities, gallery = tell_tier(house_tier, photos, dropped + unreadable, facts)
     except BadInput as error:
         return f"⚠️ {error}", gr.Label(value=None, visible=False), []
     except Exception as error:  # the page's last line of defence
@@ -195,14 +204,12 @@ def build_demo(models: list[str], max_photos: int = 40) -> gr.Blocks:
         answer_for = functools.partial(answer, models, max_photos)
 
         def photos_answer(model_name, files):
-            return answer_for(model_name, lambda config: (list(files or []), {}))
+            return answer_for(model_name, lambda house_tier: (list(files or []), {}, []))
 
         def listing_answer(model_name, listing_location, house_id):
-            def house(config):
-                locations, facts = listing_house(listing_location, house_id, config.listing_facts)
-                return locations[:max_photos], facts
-
-            return answer_for(model_name, house)
+            return answer_for(
+                model_name, lambda house_tier: listing_house(listing_location, house_id, house_tier, max_photos)
+            )
 
         from_photos.click(photos_answer, [model, uploads], outputs)
         uploads.upload(photos_answer, [model, uploads], outputs)

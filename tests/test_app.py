@@ -65,6 +65,7 @@ def app_url(model_dir, tmp_path_factory):
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     env["HF_MODULES_CACHE"] = str(tmp_path_factory.mktemp("modules"))
+    env["HF_DATASETS_CACHE"] = str(tmp_path_factory.mktemp("datasets-cache"))  # where the listing tab stores photos
     command = [sys.executable, os.path.join(SCRIPTS_DIR, "app.py"), "--model", str(model_dir),
                "--host", "127.0.0.1", "--port", str(port), "--max_photos", str(MAX_PHOTOS)]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -375,13 +375,16 @@ def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos,
     assert set(rows["large"]["fact_attention"]) == {"area", "zipcode"}
 
 
-def test_the_app_reads_a_listed_house_with_the_facts_predict_reads(runs, colour_photos, tmp_path):
-    """The demo's listing tab gives a house the tier predict.py gives it: photos and the facts of the config."""
+def test_the_app_reads_a_listed_house_as_predict_reads_it(runs, colour_photos, tmp_path, monkeypatch):
+    """The demo's listing tab gives a house what predict.py gives it: the facts of the config, and the photos stored
+    as predict.py stores them (a tracking pixel dropped)."""
     pytest.importorskip("gradio", reason="needs the app extra: pip install -e '.[app]'")
     app, run = load_script("app"), str(runs["both"][0])
+    monkeypatch.setattr(app, "PHOTO_CACHE", str(tmp_path / "cache"))
     photo(COLOURS[0]).save(tmp_path / "red.png")
-    records = [{"id": f"area {area:.0f}", "images": ["red.png"], "hdpData": {"homeInfo": {"livingArea": area}}}
-               for area in AREAS]  # fmt: skip
+    Image.new("RGB", (1, 1), COLOURS[2]).save(tmp_path / "pixel.png")  # a blue tracking pixel before the photo
+    records = [{"id": f"area {area:.0f}", "images": ["pixel.png", "red.png"],
+                "hdpData": {"homeInfo": {"livingArea": area}}} for area in AREAS]  # fmt: skip
     listing = tmp_path / "export.json"
     listing.write_text(json.dumps(records))
     rows = load_script("predict").main(["--model", run, "--listing", str(listing), "--photo_cache_dir",
@@ -389,10 +392,11 @@ def test_the_app_reads_a_listed_house_with_the_facts_predict_reads(runs, colour_
     assert [row["tier"] for row in rows] == ["cheap", "cheap", "average"]  # red: levels 0 + area level
     house_tier = app.house_pipeline(run)
     for row in rows:
-        locations, facts = app.listing_house(str(listing), row["id"], house_tier.model.config.listing_facts)
-        verdict, probabilities, _ = app.tell_tier(house_tier, *app.open_photos(locations, 4), facts)
-        assert f"Tier: **{row['tier']}**" in verdict
-        assert probabilities == pytest.approx(row["probabilities"], abs=0.02)  # predict reads the stored JPEG
+        stored, facts, dropped = app.listing_house(str(listing), row["id"], house_tier, 4)
+        photos, _ = app.open_photos(stored, 4)
+        verdict, probabilities, _ = app.tell_tier(house_tier, photos, dropped, facts)
+        assert f"Tier: **{row['tier']}**" in verdict and "Left out: " in verdict and "pixel.png" in verdict
+        assert probabilities == pytest.approx(row["probabilities"], abs=1e-5)
 
 
 def test_the_attention_page_predicts_from_the_inputs_the_evaluation_gives(runs, tmp_path):
