@@ -82,7 +82,13 @@ TARGETS = {
             ("no_exif_upright", "image = to_rgb(upright(image))", "image = to_rgb(image)"),
             ("upscales_small_photos", "if scale < 1:", "if scale != 1:"),
             ("no_pixel_cap", "if image.width * image.height > max_pixels:", "if False:"),
-            ("sixteen_bit_clipped", "((levels * 255 + 32767) // 65535)", "levels.clip(0, 255)"),
+            ("sixteen_bit_clipped", "((levels.clip(0, 65535) * 255 + 32767) // 65535)", "levels.clip(0, 255)"),
+            (
+                "stored_photos_unversioned",
+                'f"short{short_side}-v{STORED_PHOTO_VERSION}"',
+                'f"short{short_side}"',
+                ("tests/test_photo_store.py",),
+            ),
             (
                 "transparency_dropped",
                 "    if image.has_transparency_data:\n        image = Image.alpha",
@@ -127,6 +133,7 @@ TARGETS = {
             ),
             ("id_not_stripped", "text = str(value).strip()", "text = str(value)"),
             ("duplicate_ids_kept", "if listing.house_id in first_row_of_id:", "if False:"),
+            ("lone_house_not_read", "        return [document]\n", ""),
             ("rent_read_as_a_price", "    if status or rent:", "    if False:"),
             ("listing_without_deadline", "    worker.join(deadline)", "    worker.join()"),
             ("no_dotted_paths", 'for key in path.split("."):', "for key in [path]:"),
@@ -336,6 +343,11 @@ TARGETS = {
         mutations(
             TRANSFORMS,
             ("eval_reads_last_photos", "return photos[: self.max_photos]", "return photos[-self.max_photos :]"),
+            (
+                "backbone_crop_margin_lost",
+                'shortest_edge = size.get("shortest_edge") or min(size.get("height", height), size.get("width", width))',
+                'shortest_edge = size.get("shortest_edge")',
+            ),
             ("sample_not_in_listing_order", "sorted(random.sample(", "list(random.sample("),
             ("never_samples", "if self.sample_photos and len(photos) > self.max_photos:", "if False:"),
             (
@@ -386,8 +398,8 @@ TARGETS = {
             ("processor_reads_every_photo", "for photo in photos[:max_photos]]", "for photo in photos]"),
             (
                 "processor_no_exif",
-                'return ImageOps.exif_transpose(image).convert("RGB")',
-                'return image.convert("RGB")',
+                "        image = ImageOps.exif_transpose(photo)\n",
+                "        image = photo\n",
             ),
             ("flat_list_is_many_houses", "return [list(images)]", "return [[image] for image in images]"),
             ("stored_short_side_ignored", "                *stored,\n", ""),
@@ -505,6 +517,21 @@ TARGETS = {
             ),
         )
         + mutations(
+            "dataset_builder/zillow_houses.py",
+            (
+                "relisting_not_tried",
+                "[listing, *repeats[listing.row]] for listing in listings",
+                "[listing] for listing in listings",
+                ("tests/test_builder.py",),
+            ),
+            (
+                "photo_sizes_for_the_default_side",
+                "photo_short_side=options.image_short_side,",
+                "photo_short_side=None,",
+                ("tests/test_builder.py",),
+            ),
+        )
+        + mutations(
             "src/zillow_vit/data/loading.py",
             (
                 "saved_report_ignored",
@@ -519,6 +546,12 @@ TARGETS = {
                 "duplicate_gets_the_first_house_s_tier",
                 "predictions.get(index), config) for index, house",
                 "predictions.get(usable[0] if house.problem and usable else index), config) for index, house",
+                ("tests/test_predict_listing.py",),
+            ),
+            (
+                "relisting_not_tried_in_predict",
+                "None if listing.repeat_of is not None else listing.problem,",
+                "listing.problem,",
                 ("tests/test_predict_listing.py",),
             ),
             (
