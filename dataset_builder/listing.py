@@ -235,17 +235,18 @@ def _has(record, path: str) -> bool:
 
 
 def house_records(document, source: str, names: FieldNames) -> list:
-    """The house records of a document: a top-level array as is; a lone house (an object with a photo field
-    that shows more kinds of field than any array inside it) as a list of one; inside an object, every array of
-    objects that shows the most of the three kinds of field (id, price, photos), in document order, or else its
-    only array of objects."""
+    """The house records of a document: a top-level array as is; a lone house as a list of one (an object with a
+    field of each of the three kinds, id, price and photos, even if it holds arrays of other houses, such as a detail
+    page's neighbours; or with two kinds and no array of objects showing any); inside an object, every array of
+    objects that shows the most of the three kinds, in document order, or else its only array of objects."""
     if isinstance(document, list):
         return document
     if not isinstance(document, dict):
         raise ListingFormatError(f"{redact(source)}: expected houses, got {_json_type(document)}")
     scored = list(_scored_arrays(document, names, MAX_SEARCH_DEPTH))
     best = max((score for score, _ in scored), default=0)
-    if _kinds_shown([document], names) > best and any(_has(document, path) for path in names.candidates("images")):
+    own = sum(any(value_at(document, path) is not None for path in names.candidates(kind)) for kind in _KIND_NAMES)
+    if own == len(_KIND_NAMES) or (own >= 2 and best == 0):
         return [document]
     if best == 0:  # no known field anywhere: the one array of objects, if it is one, with fields to name
         arrays = list(_object_arrays(document, MAX_SEARCH_DEPTH))
@@ -385,22 +386,33 @@ def photo_entries(value, min_width: float = math.inf) -> list[str]:
 
 
 def _mixed_source(sources, min_width: float) -> str | None:
-    """Of a photo's sizes ({"jpeg": [{"url", "width"}, ...], "webp": [...]}), the smallest JPEG (else WebP) at least
-    `min_width` wide, else the widest: enough for the stored short side, not the full-size download."""
+    """Of a photo's sizes ({"jpeg": [{"url", "width"}, ...], "webp": [...]}), the smallest JPEG at least `min_width`
+    wide, else the smallest such WebP, else the widest JPEG (else WebP): enough for the stored short side, not the
+    full-size download. A width may be a number or its digits; an unknown one counts as 0."""
     if not isinstance(sources, dict):
         return None
+    sizes = {kind: _sizes(sources.get(kind)) for kind in ("jpeg", "webp")}
     for kind in ("jpeg", "webp"):
-        sizes = [  # (width, url); an unknown width counts as 0
-            (size.get("width") if isinstance(size.get("width"), (int, float)) else 0, size["url"])
-            for size in sources.get(kind) or []
-            if isinstance(size, dict) and isinstance(size.get("url"), str)
-        ]
-        wide = [size for size in sizes if size[0] >= min_width]
+        wide = [size for size in sizes[kind] if size[0] >= min_width]
         if wide:
             return min(wide, key=lambda size: size[0])[1]
-        if sizes:
-            return max(sizes, key=lambda size: size[0])[1]
+    for kind in ("jpeg", "webp"):
+        if sizes[kind]:
+            return max(sizes[kind], key=lambda size: size[0])[1]
     return None
+
+
+def _sizes(entries) -> list[tuple[float, str]]:
+    """(width, url) of each entry of a `mixedSources` list that has a URL."""
+    sizes = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("url"), str):
+            width = entry.get("width")
+            if isinstance(width, str) and width.strip().isdigit():
+                width = int(width)
+            valid = isinstance(width, (int, float)) and not isinstance(width, bool) and math.isfinite(width)
+            sizes.append((width if valid else 0, entry["url"]))
+    return sizes
 
 
 def _fill_placeholders(template: str, values: dict) -> str:

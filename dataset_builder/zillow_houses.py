@@ -25,7 +25,7 @@ from .facts import CATEGORY, MISSING, NUMBER, UNPARSEABLE, ListingField
 from .listing import FieldNames, Listing, fingerprint, read_bytes, read_listings, resolve_listing_fields
 from .locations import is_url
 from .options import DatasetOptions
-from .photos import PhotoStore, encode_jpeg
+from .photos import STORED_PHOTO_VERSION, PhotoStore, encode_jpeg
 from .report import BuildReport
 from .splits import TIER_NAMES, assign_splits, price_tier, refuse_degenerate, tercile_cut_points
 from .synthetic import make_synthetic_houses
@@ -112,7 +112,8 @@ class ListingSource:
         return resolve_listing_fields(self.location, options.parsed_listing_fields(), self.data, names)
 
     def fingerprint(self, options: DatasetOptions) -> str:
-        return fingerprint(self.data, self.listings(options))
+        """The build's key of this export: its content, its local photos, and how photos are stored."""
+        return f"{fingerprint(self.data, self.listings(options))}-photos-v{STORED_PHOTO_VERSION}"
 
     def collect(self, options: DatasetOptions, photo_cache_dir: str) -> tuple[list[CollectedHouse], BuildReport]:
         """The houses whose photos can be stored. A repeated id is a relisting: the house is its first record
@@ -131,11 +132,13 @@ class ListingSource:
         to_try = {listing.row: [listing, *repeats[listing.row]] for listing in listings if listing.skip_reason is None}
         store = PhotoStore(photo_cache_dir, options.image_short_side, options)
         kept = {}  # row of the house's first record -> (record kept, its stored photos)
-        description = "Fetching photos"
+        results, description = {}, "Fetching photos"  # a photo is fetched once, whichever records name it
         while to_try:
             batch = {row: records.pop(0) for row, records in to_try.items()}
-            results = store.prepare([photo for listing in batch.values() for photo in listing.photos], description)
-            report.photos_downloaded += sum(result.downloaded for result in results.values())
+            wanted = [photo for listing in batch.values() for photo in listing.photos if photo not in results]
+            fetched = store.prepare(wanted, description)
+            report.photos_downloaded += sum(result.downloaded for result in fetched.values())
+            results.update(fetched)
             for row, listing in batch.items():
                 stored = _stored_photos(listing, results, report)
                 if stored:

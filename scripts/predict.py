@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import sys
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import datasets
@@ -94,7 +95,7 @@ def houses_to_score(
 ) -> list[House]:
     """The house of `--photos` (with `--facts`), or the houses of `--listing` with the facts of `listing_facts` (of a
     photo offered in several sizes, the smallest that keeps `short_side`); a repeat of an id is left to
-    `mark_repeats`, once photos are fetched."""
+    `fetch_relisted_photos`."""
     if args.listing is None:
         return [House("photos", args.photos, facts=json.loads(args.facts or "{}"))]
     houses = [
@@ -145,16 +146,23 @@ def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> Non
             house.problem = f"no usable photos ({len(house.dropped)} failed)"
 
 
-def mark_repeats(houses: list[House]) -> None:
-    """A repeated id is one house, scored once, as a build keeps it: its first record with a usable photo; every later
-    record of it that could be scored is a duplicate."""
-    scored_row = {}
+def fetch_relisted_photos(houses: list[House], store: PhotoStore, max_photos: int) -> None:
+    """`fetch_photos` for a listing whose ids may repeat: a repeated id is one house, as a build keeps it, scored on
+    its first record with a usable photo; a later record is fetched only when those before it have none, and any
+    other later record is a duplicate."""
+    waiting = defaultdict(list)  # id -> its records still to try, in listing order
     for house in houses:
         if house.problem is None:
-            if house.house_id in scored_row:
-                house.problem = f"duplicate id (first seen in row {scored_row[house.house_id]})"
-            else:
-                scored_row[house.house_id] = house.row
+            waiting[house.house_id].append(house)
+    scored = {}
+    while waiting:
+        batch = [records.pop(0) for records in waiting.values()]
+        fetch_photos(batch, store, max_photos)
+        scored.update((house.house_id, house) for house in batch if house.problem is None)
+        waiting = {house_id: records for house_id, records in waiting.items() if house_id not in scored and records}
+    for house in houses:
+        if house.problem is None and scored[house.house_id] is not house:
+            house.problem = f"duplicate id (first seen in row {scored[house.house_id].row})"
 
 
 def mean_or_none(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
@@ -279,8 +287,7 @@ def main(argv: list[str] | None = None) -> dict:
     short_side = max(short_sides) if all(short_sides) else options.image_short_side
     houses = houses_to_score(args, options, config.listing_facts, short_side)
     cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
-    fetch_photos(houses, PhotoStore(cache_dir, short_side, options), config.max_photos)
-    mark_repeats(houses)
+    fetch_relisted_photos(houses, PhotoStore(cache_dir, short_side, options), config.max_photos)
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:
         row = next((row for row in rows if row["tier"] is not None), rows[0])  # a repeated id: its scored record

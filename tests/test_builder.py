@@ -140,6 +140,17 @@ def test_a_relisted_house_is_its_first_record_with_a_usable_photo(tmp_path, serv
     assert server.hits["/images/never_fetched.jpg"] == 0
 
 
+def test_a_photo_that_failed_is_not_fetched_again_for_a_later_record(tmp_path, serve):
+    houses = simple_houses(tmp_path, count=12, photos_per_house=1)
+    houses += [{"id": "relisted", "price": 500_000 + k, "images": ["images/gone.jpg"]} for k in range(3)]
+    houses += [{"id": "relisted", "price": 600_000, "images": ["images/gone.jpg", "images/1_0.jpg"]}]
+    server = serve(tmp_path)
+    listing = write_listing(tmp_path, houses)
+    dataset, report = build(f"{server.url}/{listing.name}", tmp_path)
+    kept = {house_id: price for split in dataset.values() for house_id, price in zip(split["id"], split["price"])}
+    assert kept["relisted"] == 600_000 and server.hits["/images/gone.jpg"] == 1
+
+
 def test_nothing_usable_is_a_clear_error(tmp_path):
     listing = write_listing(tmp_path, [{"id": "a", "images": ["x.jpg"]}, {"id": "b", "price": 5, "images": []}])
     with pytest.raises(ValueError, match=r"Only 0 usable houses in .*houses\.json"):

@@ -4,7 +4,7 @@ import random
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from transformers import (
     BitImageProcessor,
     ConvNextImageProcessor,
@@ -25,7 +25,7 @@ from zillow_vit.data import (
     train_photo_transform,
 )
 from zillow_vit.models import HousePhotoProcessor
-from zillow_vit.models.image_processing_house import upright_rgb
+from zillow_vit.models.image_processing_house import open_photo, upright_rgb
 
 from conftest import write_tiny_timm_checkpoint, write_tiny_vit_checkpoint
 
@@ -322,6 +322,20 @@ def test_transparent_pixels_are_white_in_the_builder_and_the_processor_alike(tmp
     for given in (str(tmp_path / "plan.png"), Image.open(tmp_path / "plan.png"), url, data_uri, data_uri[22:]):
         corner = PROCESSOR(given)["pixel_values"][0, 0, :, 0, 0]
         torch.testing.assert_close(corner, torch.ones(3))  # white, normalised with mean = std = 0.5
+
+
+def test_a_photo_location_that_is_not_an_image_names_itself(tmp_path, serve):
+    (tmp_path / "page.html").write_text("<html><body>Listing removed</body></html>")
+    Image.new("RGB", (8, 8), (0, 90, 200)).save(tmp_path / "blue.png")
+    url = serve(tmp_path).url
+    with pytest.raises(FileNotFoundError, match="no such file.*photos/front"):
+        open_photo(str(tmp_path / "photos" / "front"))
+    with pytest.raises(UnidentifiedImageError, match=f"{url}/page.html: not an image file"):
+        open_photo(f"{url}/page.html")
+    wrapped = base64.encodebytes((tmp_path / "blue.png").read_bytes()).decode()  # 76 characters a line
+    shouted = f"  HTTP{url[len('http') :]}/blue.png "  # a capitalised scheme, spaces around
+    for given in (shouted, wrapped):
+        assert open_photo(given).convert("RGB").getpixel((0, 0)) == (0, 90, 200)
 
 
 def save_odd_photo(kind: str, path) -> None:

@@ -514,6 +514,14 @@ def test_detail_page_photos_and_photo_fields_of_an_unread_shape(tmp_path):
     ]
     for short_side, width in ((256, 384), (400, 768), (1024, 1536), (None, 1536)):
         assert read_listings(str(path), photo_short_side=short_side)[0].photos == [f"https://p.example/1-{width}.jpg"]
+    texts = [{**size, "width": str(size["width"])} for size in sizes]  # widths written as their digits
+    small_jpegs = {"jpeg": sizes[1:2], "webp": [{"url": "https://p.example/1-768.webp", "width": 768}]}
+    path.write_text(json.dumps([{"zpid": 1, "price": 5, "photos": [{"mixedSources": {"jpeg": texts}}]},
+                                {"zpid": 2, "price": 5, "photos": [{"mixedSources": small_jpegs}]}]))  # fmt: skip
+    assert [listing.photos for listing in read_listings(str(path), photo_short_side=256)] == [
+        ["https://p.example/1-384.jpg"],
+        ["https://p.example/1-768.webp"],  # a WebP that keeps the short side over a JPEG that does not
+    ]
     assert [listing.skip_reason for listing in listings[2:]] == [
         "no photos in a shape it reads (photos: objects with keys caption, link); name the field with the URLs in "
         "--images_field",

@@ -124,6 +124,35 @@ def test_an_object_holding_houses_is_not_read_as_one_house(tmp_path):
     houses = [{"id": str(index), "price": 5, "images": ["a.jpg"]} for index in range(3)]
     path.write_text(json.dumps({"id": "search-1", "images": ["logo.png"], "results": houses}))
     assert [listing.house_id for listing in read_listings(str(path))] == ["0", "1", "2"]
+    unknown_ids = [{"listingKey": str(index), "photos": ["a.jpg"]} for index in range(3)]
+    path.write_text(json.dumps({"id": "search-1", "image": "logo.png", "results": unknown_ids}))
+    with pytest.raises(ListingFormatError, match=r"no record has an id field .*have: listingKey, photos"):
+        read_listings(str(path), require_price=False)
+
+
+def test_a_lone_house_holding_its_neighbours_is_read_as_itself(tmp_path):
+    path = tmp_path / "detail.json"
+    neighbours = [{"zpid": 222, "price": 600_000, "imgSrc": "n1.jpg"}, {"zpid": 333, "price": 1, "imgSrc": "n2.jpg"}]
+    path.write_text(json.dumps({"zpid": 111, "price": 700_000, "photos": ["a.jpg"], "nearbyHomes": neighbours}))
+    assert [(listing.house_id, listing.price) for listing in read_listings(str(path))] == [("111", 700_000.0)]
+
+
+@pytest.mark.parametrize(
+    ("house", "reason"),
+    [
+        ({"zpid": 1, "price": 5, "pictures": [{"url": "a.jpg"}]}, r"no record has a photo field .* --images_field"),
+        ({"zpid": 1, "price": 5, "photos": [], "rooms": [{"name": "hall", "area": 9}]}, None),
+    ],
+    ids=["photos-under-another-name", "no-photos"],
+)
+def test_a_lone_house_without_usable_photos_is_named_as_one_house(tmp_path, house, reason):
+    path = tmp_path / "house.json"
+    path.write_text(json.dumps(house))
+    if reason:
+        with pytest.raises(ListingFormatError, match=reason):
+            read_listings(str(path))
+    else:
+        assert [listing.skip_reason for listing in read_listings(str(path))] == ["no photos"]
 
 
 def test_a_local_listing_reads_protocol_relative_photos_as_https(tmp_path):

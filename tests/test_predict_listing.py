@@ -103,12 +103,15 @@ def test_a_relisted_house_is_scored_on_its_first_record_with_a_usable_photo(run,
               {"id": "7", "images": write_photos(tmp_path, 0, 2)},
               {"id": "8", "images": ["photos/missing.jpg"]},
               {"id": "8", "images": write_photos(tmp_path, 1, 2)},
-              {"id": "8", "images": write_photos(tmp_path, 2, 2)}]  # fmt: skip
+              {"id": "8", "images": write_photos(tmp_path, 2, 2)},
+              {"id": "7", "images": ["photos/missing-too.jpg"]}]  # fmt: skip
     (tmp_path / "export.json").write_text(json.dumps(houses))
     rows = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"))["rows"]
     assert [row["problem"] if row["tier"] is None else None for row in rows] == [
         "no photos", None, "no usable photos (1 failed)", None, "duplicate id (first seen in row 3)",
+        "duplicate id (first seen in row 1)",
     ]  # fmt: skip
+    assert rows[5]["photos_dropped"] == []  # a later record of a scored house is not fetched
     for house_id, scored in (("7", rows[1]), ("8", rows[3])):
         alone = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"), "--house_id", house_id)
         assert alone["probabilities"] == pytest.approx(scored["probabilities"], abs=1e-6)

@@ -6,18 +6,20 @@ import base64
 import binascii
 import io
 import os
+import re
 from functools import partial
 
 import httpx
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.transforms import v2
 from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 
 from .house_inputs import pad_houses
 
 URL_TIMEOUT = 30.0  # seconds a photo URL may take to answer
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]{64,}")  # bare base64 image data (the smallest image is longer); else a path
 
 
 class HousePhotoProcessor(BaseImageProcessor):
@@ -107,19 +109,34 @@ def reduce_short_side(photo: Image.Image, short_side: int) -> Image.Image:
 
 
 def open_photo(location: str, timeout: float | None = URL_TIMEOUT) -> Image.Image:
-    """A local path, http(s) URL (waited for `timeout` seconds; None: no limit) or base64 image data (bare or a `data:` URI) → the PIL
-    image as stored, alpha kept (`transformers.image_utils.load_image` converts to RGB: transparent pixels black)."""
+    """A local path, http(s) URL (waited for `timeout` seconds; None: no limit; `//host/...` read as https) or base64
+    image data (a `data:` URI, or bare, line breaks allowed) → the PIL image as stored, alpha kept
+    (`transformers.image_utils.load_image` converts to RGB: transparent pixels black). A missing file is a
+    `FileNotFoundError`, bytes that are no image an `UnidentifiedImageError`, each naming the location."""
+    location = location.strip()
     if os.path.isfile(location):
         return Image.open(location)
-    if location.startswith(("http://", "https://")):
+    if location.startswith("//"):
+        location = f"https:{location}"
+    if location.lower().startswith(("http://", "https://")):
         response = httpx.get(location, timeout=timeout, follow_redirects=True)
         response.raise_for_status()
-        return Image.open(io.BytesIO(response.content))
+        return _image(response.content, location)
+    text = location.split(",", 1)[1] if location.startswith("data:") and "," in location else location
+    if not (location.startswith("data:") or _BASE64.fullmatch(text)):
+        raise FileNotFoundError(f"no such file, and not an http(s) URL or base64 image data: {location[:200]}")
     try:
-        data = base64.b64decode(location.split(",", 1)[1] if location.startswith("data:") else location, validate=True)
-    except (binascii.Error, IndexError) as error:
-        raise ValueError(f"not a file, an http(s) URL or base64 image data: {location[:80]!r}") from error
-    return Image.open(io.BytesIO(data))
+        data = base64.b64decode("".join(text.split()), validate=True)
+    except binascii.Error as error:
+        raise ValueError(f"malformed base64 image data: {location[:80]}...") from error
+    return _image(data, f"base64 data {location[:40]}...")
+
+
+def _image(data: bytes, shown: str) -> Image.Image:
+    try:
+        return Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as error:
+        raise UnidentifiedImageError(f"{shown}: not an image file") from error
 
 
 def upright_rgb(photo) -> Image.Image:
