@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import DataError
@@ -11,9 +13,9 @@ PRICE_BIN_SIZE = 10
 
 
 def dollars(price: float) -> str:
-    """'$312,333', or '$312,333.33' when the price has cents: a cut point shown exactly, so that the side of it a
-    price lies on reads right."""
-    return f"${price:,.0f}" if float(price).is_integer() else f"${price:,.2f}"
+    """'$312,333', or '$312,333.34' when it has a fraction (rounded up to the cent): a cut point shown so that every
+    whole-cent price below the shown value is below the cut point."""
+    return f"${price:,.0f}" if float(price).is_integer() else f"${math.ceil(round(price * 100, 6)) / 100:,.2f}"
 
 
 def assign_splits(prices, validation_fraction: float, test_fraction: float, seed: int) -> np.ndarray:

@@ -21,7 +21,6 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-import datasets
 import gradio as gr
 import httpx
 from PIL import Image
@@ -30,7 +29,7 @@ from transformers import HfArgumentParser, pipeline
 from dataset_builder import DatasetOptions, ListingFormatError, PhotoStore
 from dataset_builder.report import shortened, tier_ranges
 from zillow_vit.cli import check_location
-from zillow_vit.data import read_model_listing
+from zillow_vit.data import photo_cache_dir, read_model_listing, stored_short_side
 from zillow_vit.models.image_processing_house import open_photo, upright_rgb
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,6 @@ logger = logging.getLogger(__name__)
 MODEL_ENV = "ZILLOW_VIT_MODEL"  # run folders or Hub ids, separated by commas
 ON_A_SPACE = "SPACE_ID" in os.environ  # set by Hugging Face Spaces
 PHOTO_TIMEOUT_S = 20
-PHOTO_CACHE = os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")  # predict.py's default too
 THEME = gr.themes.Soft(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])  # no web fonts
 
 
@@ -99,25 +97,32 @@ def open_photos(locations: list[str], max_photos: int) -> tuple[list[Image.Image
 def listing_house(listing: str, house_id: str, house_tier, max_photos: int) -> tuple[list[str], dict, list[str]]:
     """House `house_id` of the listing export `listing` (a path, or on a Space a URL) as `predict.py` reads it: its
     first `max_photos` photos fetched and stored as the model's training photos were (`PhotoStore` at the
-    processor's `max_short_side`; tracking pixels and broken photos dropped), in listing order; the facts of the
-    model's `config.listing_facts`; and a note per photo dropped."""
+    processor's `max_short_side`; tracking pixels and broken photos dropped), in listing order, of its first record
+    with a usable photo; the facts of the model's `config.listing_facts`; and a note per photo dropped."""
     if not listing or not house_id:
         raise BadInput("Give a listing export (path or URL) and a house id.")
     if ON_A_SPACE and not is_url(listing):
         raise BadInput("On this Space, give the listing export as an http(s) URL.")
+    options = DatasetOptions()
+    short_side = stored_short_side([house_tier.image_processor], options)
     try:
-        houses = read_model_listing(listing, house_tier.model.config.listing_facts)
+        houses = read_model_listing(listing, house_tier.model.config.listing_facts, options, short_side)
     except ListingFormatError as error:
         raise BadInput(f"Cannot read the listing: {error}") from error
-    house, facts = next(((house, facts) for house, facts in houses if house.house_id == house_id.strip()), (None, {}))
-    if house is None or house.problem:
-        raise BadInput(f"House {house_id!r}: {'not in the listing' if house is None else house.problem}.")
-    short_side = house_tier.image_processor.max_short_side or DatasetOptions().image_short_side
-    photos = house.photos[:max_photos]
-    results = PhotoStore(PHOTO_CACHE, short_side).prepare(photos)
-    stored = [results[photo].path for photo in photos if results[photo].path]
-    dropped = [f"{shortened(photo)}: {results[photo].error}" for photo in photos if not results[photo].path]
-    return stored, facts, dropped
+    records = [(house, facts) for house, facts in houses if house.house_id == house_id.strip()]
+    if not records:
+        raise BadInput(f"House {house_id!r}: not in the listing.")
+    store, dropped = PhotoStore(photo_cache_dir(options), short_side, options), []
+    for house, facts in records:  # a relisting: its first record with a usable photo, as predict.py scores it
+        if house.problem and house.repeat_of is None:
+            continue
+        photos = house.photos[:max_photos]
+        results = store.prepare(photos)
+        dropped += [f"{shortened(photo)}: {results[photo].error}" for photo in photos if not results[photo].path]
+        stored = [results[photo].path for photo in photos if results[photo].path]
+        if stored:
+            return stored, facts, dropped
+    raise BadInput(f"House {house_id!r}: {records[0][0].problem or 'no usable photos'}; " + "; ".join(dropped))
 
 
 def tell_tier(

@@ -563,10 +563,13 @@ TARGETS = {
                     "tests/test_compare_predict.py::test_predict_gives_tier_probabilities_and_attention",
                 ),
             ),
+        )
+        + mutations(
+            "src/zillow_vit/data/listing_houses.py",
             (
                 "predict_stores_photos_at_its_default",
-                "short_side = max(short_sides) if all(short_sides) else options.image_short_side",
-                "short_side = options.image_short_side",
+                "return max(short_sides) if all(short_sides) else options.image_short_side",
+                "return options.image_short_side",
                 ("tests/test_run_consistency.py::test_a_run_reads_photos_at_the_resolution_its_build_stored_them",),
             ),
         )

@@ -31,7 +31,6 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import datasets
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
@@ -41,7 +40,7 @@ import zillow_vit  # noqa: F401  (registers the project's models with the Auto c
 from dataset_builder import DataError, DatasetOptions, PhotoStore, price_tier
 from dataset_builder.report import shortened
 from zillow_vit.cli import check_location, run_script, usage_error
-from zillow_vit.data import read_model_listing
+from zillow_vit.data import photo_cache_dir, read_model_listing, stored_short_side
 from zillow_vit.ensemble import combined, load_members
 from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.models.pipeline_house import house_result
@@ -87,7 +86,7 @@ class House:
     problem: str | None = None
     dropped: list[dict] = field(default_factory=list)  # {"photo", "reason"} of each unusable photo tried
     stored: list[str] = field(default_factory=list)  # paths of the usable photos read, at most max_photos
-    row: int = 0  # the record's row in the listing
+    repeat_of: int | None = None  # the row of the first record of this id, when this record repeats it
 
 
 def houses_to_score(
@@ -106,7 +105,7 @@ def houses_to_score(
             facts,
             None if listing.repeat_of is not None else listing.problem,
             [{"photo": shortened(photo), "reason": reason} for photo, reason in listing.refused_photos],
-            row=listing.row,
+            repeat_of=listing.repeat_of,
         )
         for listing, facts in read_model_listing(args.listing, listing_facts, options, short_side)
     ]
@@ -117,9 +116,11 @@ def houses_to_score(
     return houses
 
 
-def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> None:
+def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int, results: dict | None = None) -> None:
     """Give each house its first `max_photos` usable photos in listing order: the first `max_photos` are fetched, and
-    for each one that fails the next in line, until enough are usable or none is left."""
+    for each one that fails the next in line, until enough are usable or none is left. `results` (location ->
+    `PhotoResult`) holds the photos fetched before, which are not fetched again; it gains this call's."""
+    results = {} if results is None else results
     tried = [0] * len(houses)  # by position: ids need not be unique
     while True:
         wanted = {}
@@ -130,7 +131,7 @@ def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int) -> Non
         locations = [photo for photos in wanted.values() for photo in photos]
         if not locations:
             break
-        results = store.prepare(locations, description="Fetching photos")
+        results.update(store.prepare([photo for photo in locations if photo not in results], "Fetching photos"))
         for index, photos in wanted.items():
             house = houses[index]
             for photo in photos:
@@ -154,15 +155,15 @@ def fetch_relisted_photos(houses: list[House], store: PhotoStore, max_photos: in
     for house in houses:
         if house.problem is None:
             waiting[house.house_id].append(house)
-    scored = {}
+    scored, results = {}, {}
     while waiting:
         batch = [records.pop(0) for records in waiting.values()]
-        fetch_photos(batch, store, max_photos)
+        fetch_photos(batch, store, max_photos, results)
         scored.update((house.house_id, house) for house in batch if house.problem is None)
         waiting = {house_id: records for house_id, records in waiting.items() if house_id not in scored and records}
     for house in houses:
         if house.problem is None and scored[house.house_id] is not house:
-            house.problem = f"duplicate id (first seen in row {scored[house.house_id].row})"
+            house.problem = f"duplicate id (first seen in row {house.repeat_of})"
 
 
 def mean_or_none(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
@@ -283,11 +284,9 @@ def main(argv: list[str] | None = None) -> dict:
     flip = {} if args.test_time_flip is None else {"test_time_flip": args.test_time_flip}
     members = load_members(args.model, trust_remote_code=args.trust_remote_code, **flip)
     config = members[0][0].config
-    short_sides = [processor.max_short_side for _, processor in members]  # the resolution each model was trained on
-    short_side = max(short_sides) if all(short_sides) else options.image_short_side
+    short_side = stored_short_side([processor for _, processor in members], options)
     houses = houses_to_score(args, options, config.listing_facts, short_side)
-    cache_dir = options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
-    fetch_relisted_photos(houses, PhotoStore(cache_dir, short_side, options), config.max_photos)
+    fetch_relisted_photos(houses, PhotoStore(photo_cache_dir(options), short_side, options), config.max_photos)
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:
         row = next((row for row in rows if row["tier"] is not None), rows[0])  # a repeated id: its scored record

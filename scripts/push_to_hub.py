@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from transformers import AutoImageProcessor, AutoModelForImageClassification, HfArgumentParser
 
-from dataset_builder import BuildReport
+from dataset_builder import BuildReport, DataError
+from zillow_vit.cli import run_script
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 
 
@@ -30,7 +31,8 @@ class PushArguments:
 
 def prepare_run(run_dir: str, repo_id: str) -> None:
     """Give the run folder the model's custom code and pipeline if it lacks them, and a model card for `repo_id`
-    (written again, keeping the training command the folder's card records)."""
+    (written again, keeping the training command the folder's card records). A folder without the run's results and
+    build report (`all_results.json`, `build_report.json`) keeps the card it has, or is refused without one."""
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
     if "auto_map" not in config or "custom_pipelines" not in config:
@@ -38,7 +40,14 @@ def prepare_run(run_dir: str, repo_id: str) -> None:
         prepare_for_hub(model)
         model.save_pretrained(run_dir)
         AutoImageProcessor.from_pretrained(run_dir).save_pretrained(run_dir)
-    with open(os.path.join(run_dir, "all_results.json"), encoding="utf-8") as handle:
+    results = os.path.join(run_dir, "all_results.json")
+    if not (os.path.exists(results) and BuildReport.exists(run_dir)):
+        if not os.path.exists(os.path.join(run_dir, "README.md")):
+            raise DataError(
+                f"{run_dir}: no model card, and no all_results.json and build_report.json to write one from"
+            )
+        return
+    with open(results, encoding="utf-8") as handle:
         metrics = json.load(handle)
     write_model_card(run_dir, repo_id, metrics, BuildReport.load(run_dir))
 
@@ -54,4 +63,4 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -281,3 +281,4 @@ def test_cut_points_are_shown_exactly_so_a_price_reads_on_the_right_side():
     ranges = tier_ranges([223_333.33, 400_000.0])
     assert ranges == "cheap < $223,333.33 <= average < $400,000 <= expensive"
     assert price_tier(223_333, [223_333.33, 400_000.0]) == 0  # "$223,333" is below the cut point, as shown
+    assert tier_ranges([223_334.004, 400_000.5]) == "cheap < $223,334.01 <= average < $400,000.50 <= expensive"

@@ -21,7 +21,7 @@ from PIL import Image as PILImage
 from transformers import AutoImageProcessor, AutoModelForImageClassification
 
 import zillow_vit  # noqa: F401  (registers the Auto classes)
-from dataset_builder import TIER_NAMES, BuildReport, build_house_dataset
+from dataset_builder import TIER_NAMES, BuildReport, DataError, build_house_dataset
 from dataset_builder.report import tier_ranges
 from dataset_builder.splits import dollars
 from zillow_vit.hub import (
@@ -219,6 +219,18 @@ def test_push_script_writes_the_card_again_for_its_repo_keeping_the_training_com
     assert 'model="cnn"' not in card and "\n# cnn\n" not in card
     command = re.search(r"```bash\n(python scripts/train.py [^\n]+)\n```", trained_card).group(1)
     assert f"```bash\n{command}\n```" in card
+
+
+def test_push_script_keeps_the_card_of_a_folder_without_results_and_refuses_one_without_either(runs, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(runs["cnn"][0], run_dir, ignore=shutil.ignore_patterns("checkpoint-*", "all_results.json"))
+    (run_dir / "README.md").write_text("# a card written by hand\n")
+    push = load_script("push_to_hub")
+    push.prepare_run(str(run_dir), "you/zillow-vit-cnn")
+    assert (run_dir / "README.md").read_text() == "# a card written by hand\n"
+    (run_dir / "README.md").unlink()
+    with pytest.raises(DataError, match="no model card, and no all_results.json and build_report.json"):
+        push.prepare_run(str(run_dir), "you/zillow-vit-cnn")
 
 
 def test_card_of_a_frozen_probe_on_part_of_the_splits_says_so(runs, tmp_path):

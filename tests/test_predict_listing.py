@@ -108,13 +108,23 @@ def test_a_relisted_house_is_scored_on_its_first_record_with_a_usable_photo(run,
     (tmp_path / "export.json").write_text(json.dumps(houses))
     rows = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"))["rows"]
     assert [row["problem"] if row["tier"] is None else None for row in rows] == [
-        "no photos", None, "no usable photos (1 failed)", None, "duplicate id (first seen in row 3)",
+        "no photos", None, "no usable photos (1 failed)", None, "duplicate id (first seen in row 2)",
         "duplicate id (first seen in row 1)",
     ]  # fmt: skip
     assert rows[5]["photos_dropped"] == []  # a later record of a scored house is not fetched
     for house_id, scored in (("7", rows[1]), ("8", rows[3])):
         alone = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"), "--house_id", house_id)
         assert alone["probabilities"] == pytest.approx(scored["probabilities"], abs=1e-6)
+
+
+def test_a_photo_that_failed_is_not_fetched_again_for_a_later_record(run, tmp_path, serve):
+    photos = write_photos(tmp_path, 0, 1)
+    houses = [{"id": "9", "images": ["photos/gone.jpg"]}, {"id": "9", "images": ["photos/gone.jpg", *photos]}]
+    (tmp_path / "export.json").write_text(json.dumps(houses))
+    server = serve(tmp_path)
+    rows = predict(run, tmp_path, "--listing", f"{server.url}/export.json")["rows"]
+    assert rows[0]["problem"] == "no usable photos (1 failed)" and rows[1]["photos_read"] == 1
+    assert server.hits["/photos/gone.jpg"] == 1
 
 
 def test_test_time_flip_flag_reads_as_a_config_with_it_does(run, tmp_path):

@@ -350,7 +350,7 @@ def _limitations_section() -> str:
 
 
 def _training_section(training_command: str | None, report: BuildReport, metrics: dict) -> str:
-    command = training_command or "(not recorded: trained without the command line of scripts/train.py)"
+    command = training_command or "(not recorded)"
     used = {split: metrics.get(f"{prefix}_samples") for split, prefix in SPLIT_PREFIXES.items()}
     subsets = ""
     if any(count is not None and count != report.split_sizes.get(split) for split, count in used.items()):

@@ -277,7 +277,6 @@ def plot_confusion_matrices(rows: dict[str, dict], label_names: list[str], path:
 
 
 @torch.no_grad()
-@torch.no_grad()
 def evaluated(model, processor, house: dict):
     """The model's output (attentions included) on one dataset row, from the inputs the Trainer's evaluation gives
     it: the first `config.max_photos` photos through the processor, and the facts of `config.listing_facts`."""

@@ -3,7 +3,7 @@ transforms → padded batches; and a listing's houses read as a trained model re
 
 from .collator import collate_houses
 from .fact_statistics import fit_listing_facts, listing_fields
-from .listing_houses import read_model_listing
+from .listing_houses import photo_cache_dir, read_model_listing, stored_short_side
 from .loading import DatasetArguments
 from .transforms import HouseTransform, house_transforms, processor_for_backbone, train_photo_transform
 
@@ -14,7 +14,9 @@ __all__ = [
     "fit_listing_facts",
     "house_transforms",
     "listing_fields",
+    "photo_cache_dir",
     "processor_for_backbone",
     "read_model_listing",
+    "stored_short_side",
     "train_photo_transform",
 ]

@@ -2,7 +2,24 @@
 read at the paths and with the kinds of the model's `config.listing_facts` (what it was trained with). `predict.py`
 and the demo app both read listings through here."""
 
+import os
+
+import datasets
+
 from dataset_builder import DatasetOptions, Listing, ListingField, read_listings
+
+
+def photo_cache_dir(options: DatasetOptions) -> str:
+    """Where a listing's photos are stored for prediction: `options.photo_cache_dir`, else beside the datasets
+    cache."""
+    return options.photo_cache_dir or os.path.join(datasets.config.HF_DATASETS_CACHE, "zillow_houses_photos")
+
+
+def stored_short_side(processors: list, options: DatasetOptions) -> int:
+    """The short side to store a listing's photos at for models with these image processors: the largest their
+    builds stored (`max_short_side`), or `options.image_short_side` when one does not say."""
+    short_sides = [processor.max_short_side for processor in processors]
+    return max(short_sides) if all(short_sides) else options.image_short_side
 
 
 def read_model_listing(

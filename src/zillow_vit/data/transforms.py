@@ -14,7 +14,7 @@ from transformers import AutoImageProcessor
 from ..models.image_processing_house import HousePhotoProcessor, upright_rgb
 from ..models.listing_facts import ListingFactEncoder
 
-CROP_PCT_BELOW = 384  # transformers' ConvNeXt processor crops by crop_pct below this size and warps at or above it
+CROP_PCT_BELOW = 384  # transformers' ConvNeXt processor crops by crop_pct below this size; at or above it, no margin
 
 
 def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
