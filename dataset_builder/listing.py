@@ -408,9 +408,12 @@ def _sizes(entries) -> list[tuple[float, str]]:
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and isinstance(entry.get("url"), str):
             width = entry.get("width")
-            if isinstance(width, str) and width.strip().isdecimal():
-                width = int(width)
-            valid = isinstance(width, (int, float)) and not isinstance(width, bool) and math.isfinite(width)
+            if isinstance(width, str):
+                try:
+                    width = float(width)
+                except ValueError:
+                    width = 0
+            valid = isinstance(width, (int, float)) and not isinstance(width, bool) and math.isfinite(float(width))
             sizes.append((width if valid else 0, entry["url"]))
     return sizes
 

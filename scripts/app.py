@@ -98,7 +98,8 @@ def listing_house(listing: str, house_id: str, house_tier, max_photos: int) -> t
     """House `house_id` of the listing export `listing` (a path, or on a Space a URL) as `predict.py` reads it: its
     first `max_photos` photos fetched and stored as the model's training photos were (`PhotoStore` at the
     processor's `max_short_side`; tracking pixels and broken photos dropped), in listing order, of its first record
-    with a usable photo; the facts of the model's `config.listing_facts`; and a note per photo dropped."""
+    with a usable photo; the facts of the model's `config.listing_facts`; and a note per photo left out (refused or
+    failed, each once)."""
     if not listing or not house_id:
         raise BadInput("Give a listing export (path or URL) and a house id.")
     if ON_A_SPACE and not is_url(listing):
@@ -112,17 +113,22 @@ def listing_house(listing: str, house_id: str, house_tier, max_photos: int) -> t
     records = [(house, facts) for house, facts in houses if house.house_id == house_id.strip()]
     if not records:
         raise BadInput(f"House {house_id!r}: not in the listing.")
-    store, dropped = PhotoStore(photo_cache_dir(options), short_side, options), []
+    store, results, dropped = PhotoStore(photo_cache_dir(options), short_side, options), {}, {}
+    problem = records[-1][0].problem
     for house, facts in records:  # a relisting: its first record with a usable photo, as predict.py scores it
         if house.problem and house.repeat_of is None:
             continue
+        dropped.update((photo, reason) for photo, reason in house.refused_photos)
         photos = house.photos[:max_photos]
-        results = store.prepare(photos)
-        dropped += [f"{shortened(photo)}: {results[photo].error}" for photo in photos if not results[photo].path]
+        if any(photo not in results for photo in photos):
+            results.update(store.prepare([photo for photo in photos if photo not in results]))
+        dropped.update((photo, results[photo].error) for photo in photos if not results[photo].path)
         stored = [results[photo].path for photo in photos if results[photo].path]
+        notes = [f"{shortened(photo)}: {reason}" for photo, reason in dropped.items()]
         if stored:
-            return stored, facts, dropped
-    raise BadInput(f"House {house_id!r}: {records[0][0].problem or 'no usable photos'}; " + "; ".join(dropped))
+            return stored, facts, notes
+        problem = f"no usable photos ({'; '.join(notes)})"
+    raise BadInput(f"House {house_id!r}: {problem}.")
 
 
 def tell_tier(

@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     def houses():
         return predict.houses_to_score(predict_args, options, model.config.listing_facts)
 
-    cold_seconds, _ = timed(predict.fetch_photos, houses(), store, model.config.max_photos)
+    cold_seconds, _ = timed(predict.fetch_relisted_photos, houses(), store, model.config.max_photos)
     scored = houses()
-    fetch_seconds, _ = timed(predict.fetch_photos, scored, store, model.config.max_photos)
+    fetch_seconds, _ = timed(predict.fetch_relisted_photos, scored, store, model.config.max_photos)
     batches = [scored[start : start + args.batch_size] for start in range(0, len(scored), args.batch_size)]
 
     def preprocess():

@@ -556,7 +556,7 @@ TARGETS = {
             ),
             (
                 "predict_reads_the_first_house",
-                "houses = [house for house in houses if house.house_id == args.house_id]",
+                "houses = [house for house in houses if house.house_id == args.house_id.strip()]",
                 "houses = houses[:1]",
                 (
                     "tests/test_predict_house.py",

@@ -86,7 +86,7 @@ class House:
     problem: str | None = None
     dropped: list[dict] = field(default_factory=list)  # {"photo", "reason"} of each unusable photo tried
     stored: list[str] = field(default_factory=list)  # paths of the usable photos read, at most max_photos
-    repeat_of: int | None = None  # the row of the first record of this id, when this record repeats it
+    repeat: str | None = None  # a repeat of an earlier record's id: the "duplicate id" reason, if that one is scored
 
 
 def houses_to_score(
@@ -103,24 +103,23 @@ def houses_to_score(
             listing.photos,
             listing.price,
             facts,
-            None if listing.repeat_of is not None else listing.problem,
+            None if listing.repeat_of is not None else listing.problem,  # a repeat is tried if those before fail
             [{"photo": shortened(photo), "reason": reason} for photo, reason in listing.refused_photos],
-            repeat_of=listing.repeat_of,
+            repeat=listing.problem if listing.repeat_of is not None else None,
         )
         for listing, facts in read_model_listing(args.listing, listing_facts, options, short_side)
     ]
     if args.house_id is not None:
-        houses = [house for house in houses if house.house_id == args.house_id]
+        houses = [house for house in houses if house.house_id == args.house_id.strip()]
         if not houses:
             raise DataError(f"House {args.house_id!r} of {args.listing}: not found")
     return houses
 
 
-def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int, results: dict | None = None) -> None:
+def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int, results: dict) -> None:
     """Give each house its first `max_photos` usable photos in listing order: the first `max_photos` are fetched, and
     for each one that fails the next in line, until enough are usable or none is left. `results` (location ->
     `PhotoResult`) holds the photos fetched before, which are not fetched again; it gains this call's."""
-    results = {} if results is None else results
     tried = [0] * len(houses)  # by position: ids need not be unique
     while True:
         wanted = {}
@@ -131,7 +130,9 @@ def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int, result
         locations = [photo for photos in wanted.values() for photo in photos]
         if not locations:
             break
-        results.update(store.prepare([photo for photo in locations if photo not in results], "Fetching photos"))
+        new = [photo for photo in locations if photo not in results]
+        if new:
+            results.update(store.prepare(new))
         for index, photos in wanted.items():
             house = houses[index]
             for photo in photos:
@@ -163,7 +164,7 @@ def fetch_relisted_photos(houses: list[House], store: PhotoStore, max_photos: in
         waiting = {house_id: records for house_id, records in waiting.items() if house_id not in scored and records}
     for house in houses:
         if house.problem is None and scored[house.house_id] is not house:
-            house.problem = f"duplicate id (first seen in row {house.repeat_of})"
+            house.problem = house.repeat
 
 
 def mean_or_none(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> dict:
     fetch_relisted_photos(houses, PhotoStore(photo_cache_dir(options), short_side, options), config.max_photos)
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:
-        row = next((row for row in rows if row["tier"] is not None), rows[0])  # a repeated id: its scored record
+        row = next((row for row in rows if row["tier"] is not None), rows[-1])  # a repeated id: its scored record
         if row["tier"] is None:
             dropped = "".join(f"; {d['photo']}: {d['reason']}" for d in row["photos_dropped"])
             raise DataError(f"House {row['id']}: {row['problem']}{dropped}")

@@ -33,6 +33,12 @@ def prepare_run(run_dir: str, repo_id: str) -> None:
     """Give the run folder the model's custom code and pipeline if it lacks them, and a model card for `repo_id`
     (written again, keeping the training command the folder's card records). A folder without the run's results and
     build report (`all_results.json`, `build_report.json`) keeps the card it has, or is refused without one."""
+    if not os.path.isfile(os.path.join(run_dir, "config.json")):
+        raise DataError(f"{run_dir}: not a run folder of scripts/train.py (no config.json)")
+    results = os.path.join(run_dir, "all_results.json")
+    can_write_card = os.path.exists(results) and BuildReport.exists(run_dir)
+    if not (can_write_card or os.path.exists(os.path.join(run_dir, "README.md"))):
+        raise DataError(f"{run_dir}: no model card, and no all_results.json and build_report.json to write one from")
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
         config = json.load(handle)
     if "auto_map" not in config or "custom_pipelines" not in config:
@@ -40,16 +46,10 @@ def prepare_run(run_dir: str, repo_id: str) -> None:
         prepare_for_hub(model)
         model.save_pretrained(run_dir)
         AutoImageProcessor.from_pretrained(run_dir).save_pretrained(run_dir)
-    results = os.path.join(run_dir, "all_results.json")
-    if not (os.path.exists(results) and BuildReport.exists(run_dir)):
-        if not os.path.exists(os.path.join(run_dir, "README.md")):
-            raise DataError(
-                f"{run_dir}: no model card, and no all_results.json and build_report.json to write one from"
-            )
-        return
-    with open(results, encoding="utf-8") as handle:
-        metrics = json.load(handle)
-    write_model_card(run_dir, repo_id, metrics, BuildReport.load(run_dir))
+    if can_write_card:
+        with open(results, encoding="utf-8") as handle:
+            metrics = json.load(handle)
+        write_model_card(run_dir, repo_id, metrics, BuildReport.load(run_dir))
 
 
 def main(argv: list[str] | None = None) -> str:

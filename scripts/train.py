@@ -308,12 +308,12 @@ def main(argv: list[str] | None = None) -> dict:
         else None,
     )
 
-    backbone_before = weights_fingerprint(model.backbone) if entry.uses_backbone else None
+    sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled  # the whole weights not at hand: left unsaid
+    backbone_before = weights_fingerprint(model.backbone) if entry.uses_backbone and not sharded else None
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     train_result.metrics.update(model_parameters=model.num_parameters(), **peak_memory_metrics())
     train_result.metrics["train_samples"] = len(dataset["train"])
-    sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled  # the whole weights not at hand: left unsaid
-    if backbone_before is not None and not sharded:  # did the model kept (the best checkpoint) change its backbone?
+    if backbone_before is not None:  # did the model kept (the best checkpoint) change its backbone?
         train_result.metrics["backbone_trained"] = weights_fingerprint(model.backbone) != backbone_before
     trainer.save_model()
     trainer.log_metrics("train", train_result.metrics)

@@ -385,7 +385,7 @@ def test_the_app_reads_a_listed_house_as_predict_reads_it(runs, colour_photos, t
     Image.new("RGB", (1, 1), COLOURS[2]).save(tmp_path / "pixel.png")  # a blue tracking pixel before the photo
     records = [{"id": f"area {area:.0f}", "images": ["pixel.png", "red.png"],
                 "hdpData": {"homeInfo": {"livingArea": area}}} for area in AREAS]  # fmt: skip
-    records[1:1] = [{"id": "area 3600", "images": ["missing.png"]}]  # the large house, listed before with no photo
+    records[1:1] = [{"id": "area 3600", "images": ["missing.png", "ftp://x.test/a.jpg"]}]  # listed before, no photo
     listing = tmp_path / "export.json"
     listing.write_text(json.dumps(records))
     rows = load_script("predict").main(["--model", run, "--listing", str(listing), "--photo_cache_dir",
@@ -398,6 +398,8 @@ def test_the_app_reads_a_listed_house_as_predict_reads_it(runs, colour_photos, t
         verdict, probabilities, _ = app.tell_tier(house_tier, photos, dropped, facts)
         assert f"Tier: **{row['tier']}**" in verdict and "Left out: " in verdict and "pixel.png" in verdict
         assert probabilities == pytest.approx(row["probabilities"], abs=1e-5)
+        if row["id"] == "area 3600":  # each photo left out is named once: failed, or refused (never fetched)
+            assert verdict.count("missing.png") == 1 and "ftp://x.test/a.jpg: unsupported scheme 'ftp'" in verdict
 
 
 def test_the_attention_page_predicts_from_the_inputs_the_evaluation_gives(runs, tmp_path):

@@ -112,7 +112,7 @@ def test_a_relisted_house_is_scored_on_its_first_record_with_a_usable_photo(run,
         "duplicate id (first seen in row 1)",
     ]  # fmt: skip
     assert rows[5]["photos_dropped"] == []  # a later record of a scored house is not fetched
-    for house_id, scored in (("7", rows[1]), ("8", rows[3])):
+    for house_id, scored in (("7", rows[1]), (" 8 ", rows[3])):  # an id typed with spaces is the id
         alone = predict(run, tmp_path, "--listing", str(tmp_path / "export.json"), "--house_id", house_id)
         assert alone["probabilities"] == pytest.approx(scored["probabilities"], abs=1e-6)
 

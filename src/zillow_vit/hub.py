@@ -182,7 +182,7 @@ def _model_section(model_name: str, config: dict, base_model: str | None, backbo
         named = f"{source} (`config.backbone`: `{config['backbone']}`)"
         if backbone_trained is False:
             backbone = f"\nIts photo encoder is {named}, frozen: its weights as published, the layers above trained.\n"
-        else:  # trained, or not recorded (a run of an older train.py)
+        else:  # trained, or not recorded (an older run, or one trained sharded with FSDP/DeepSpeed)
             backbone = f"\nIts photo encoder {'was fine-tuned' if backbone_trained else 'started'} from {named}.\n"
     return f"""
 # {model_name}
