@@ -49,6 +49,9 @@ from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 FLIP_TTA = " + flip TTA"  # the suffix of a row read with flip test-time augmentation
 TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
+FINISHED_MARKER = "README.md"  # the model card: the last file train.py writes, after the model, state and metrics
+FLAGS_OF_COMPARE = ("--model", "--head_type", "--seed", "--dataset", "--source", "--output_dir", "--run_name")
+
 
 @dataclass
 class CompareArguments:
@@ -140,10 +143,17 @@ class Split:
 
 
 def extra_args_by_model(run_args: list[str]) -> dict[str, list[str]]:
+    """`--run_args` by row; a flag compare.py sets itself for each run (what the row, head, seed and folders are) is
+    a usage error, since the report would name the run by what it was not."""
     extra = {}
     for item in run_args:
         name, _, arguments = item.partition("=")
-        extra.setdefault(name, []).extend(shlex.split(arguments))
+        words = shlex.split(arguments)
+        taken = [word for word in words if word.split("=", 1)[0] in FLAGS_OF_COMPARE]
+        if taken:
+            usage_error(f"--run_args {item}: {', '.join(taken)} is set by compare.py for each run (use --models, "
+                        "--heads, --seeds, --dataset, --output_dir)")  # fmt: skip
+        extra.setdefault(name, []).extend(words)
     return extra
 
 
@@ -391,7 +401,7 @@ def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[di
     ):
         run_dir = run_directory(split, row, head, seed)
         command = training_command(row, head, seed, split.dataset_dir, run_dir, row_arguments(row, extra))
-        if not os.path.exists(os.path.join(run_dir, "all_results.json")):
+        if not os.path.exists(os.path.join(run_dir, FINISHED_MARKER)):
             pending.append((run_dir, command))
             continue
         changes = finished_run_changes(run_dir, command)
@@ -476,11 +486,13 @@ def main(argv: list[str] | None = None) -> dict:
     for row in args.models:
         if row_model(row) not in MODELS:
             usage_error(f"--models {row}: not a model ({', '.join(sorted(MODELS))}) or MODEL/VARIANT of one")
+    if args.folds == 1 or args.folds < 0:
+        usage_error(f"--folds {args.folds}: 0 (one split) or 2 and more")
     check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
+    extra = extra_args_by_model(args.run_args)
     os.makedirs(args.output_dir, exist_ok=True)
     splits = comparison_splits(args, data_args)
     label_names = splits[0].dataset["train"].features["label"].names
-    extra = extra_args_by_model(args.run_args)
 
     per_split, runs_by_name, attention_pages = train_models(args, splits, extra)
     features = house_features(

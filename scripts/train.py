@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 import transformers
+from huggingface_hub.errors import StrictDataclassError
 from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from zillow_vit.checkpoints import last_complete_checkpoint, run_argument_changes, run_arguments, write_run_arguments
@@ -153,7 +154,14 @@ def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataTrainingArgume
         **dataloader_defaults(),
         **MODELS[model_name].training_defaults,
     )
-    model_args, data_args, training_args = parser.parse_args_into_dataclasses(args=argv)
+    try:
+        model_args, data_args, training_args, unknown = parser.parse_args_into_dataclasses(
+            args=argv, return_remaining_strings=True
+        )
+    except ValueError as error:  # TrainingArguments' own checks (e.g. --eval_strategy no with the best model kept)
+        usage_error(" ".join(str(error).split()))
+    if unknown:
+        usage_error(f"unrecognized arguments: {' '.join(unknown)}")
     check_arguments(model_args, data_args)
     return model_args, data_args, training_args
 
@@ -163,7 +171,19 @@ def check_arguments(model_args: ModelArguments, data_args: DataTrainingArguments
     recipe = MODELS[model_args.model]
     if model_args.preset not in recipe.presets:
         usage_error(f"--preset {model_args.preset}: {model_args.model} has presets {', '.join(sorted(recipe.presets))}")
-    config_overrides(model_args.config_overrides, recipe.config_class)
+    overrides = config_overrides(model_args.config_overrides, recipe.config_class)
+    photos = {} if data_args.max_photos is None else {"max_photos": data_args.max_photos}
+    try:  # the model's own checks of its config (photo count, sizes, types), before any photo is fetched
+        recipe.make_config(model_args.preset, **{**overrides, **photos})
+    except (ValueError, TypeError, StrictDataclassError) as error:
+        usage_error(f"--config_overrides / --max_photos: {' '.join(str(error).split())}")
+    for flag in ("max_train_samples", "max_eval_samples"):
+        if getattr(data_args, flag) is not None and getattr(data_args, flag) < 1:
+            usage_error(f"--{flag} {getattr(data_args, flag)}: a number of houses, 1 or more")
+    if model_args.freeze_backbone_epochs < 0:
+        usage_error(f"--freeze_backbone_epochs {model_args.freeze_backbone_epochs}: a number of epochs, 0 or more")
+    if model_args.backbone_learning_rate_scale < 0:
+        usage_error(f"--backbone_learning_rate_scale {model_args.backbone_learning_rate_scale}: a factor, 0 or more")
     if not 0 < data_args.train_min_crop_scale <= 1:
         usage_error(f"--train_min_crop_scale {data_args.train_min_crop_scale}: a fraction of the area, in (0, 1]")
     if data_args.train_colour_jitter < 0:
@@ -175,9 +195,10 @@ def check_arguments(model_args: ModelArguments, data_args: DataTrainingArguments
         model_args.freeze_backbone_epochs
         or model_args.freeze_backbone_batch_norm
         or model_args.backbone_layer_decay != 1
+        or model_args.backbone_learning_rate_scale != ModelArguments.backbone_learning_rate_scale
     ):
-        usage_error(f"--freeze_backbone_* and --backbone_layer_decay: {model_args.model} has no pretrained backbone "
-                    "(vit-pretrained has)")  # fmt: skip
+        usage_error(f"--freeze_backbone_*, --backbone_learning_rate_scale and --backbone_layer_decay: {model_args.model} "
+                    "has no pretrained backbone (vit-pretrained has)")  # fmt: skip
     if not 0 < model_args.backbone_layer_decay <= 1:
         usage_error(f"--backbone_layer_decay {model_args.backbone_layer_decay}: a factor per block, in (0, 1]")
 

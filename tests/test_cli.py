@@ -22,11 +22,11 @@ USAGE_ERRORS = {
     "missing listing": (["--dataset", "nowhere/houses.json"], "--dataset nowhere/houses.json: no such file"),
     "frozen batch norm without a backbone": (
         ["--model", "vit-scratch", "--freeze_backbone_batch_norm", "true"],
-        "--freeze_backbone_* and --backbone_layer_decay: vit-scratch has no pretrained backbone",
+        "--freeze_backbone_*, --backbone_learning_rate_scale and --backbone_layer_decay: vit-scratch has no pretrained",
     ),
     "layer decay without a backbone": (
         ["--backbone_layer_decay", "0.8"],
-        "--freeze_backbone_* and --backbone_layer_decay: cnn has no pretrained backbone",
+        "--backbone_layer_decay: cnn has no pretrained backbone",
     ),
     "layer decay of zero": (
         ["--model", "vit-pretrained", "--backbone_layer_decay", "0"],
@@ -34,8 +34,37 @@ USAGE_ERRORS = {
     ),
     "probe epochs without a backbone": (
         ["--freeze_backbone_epochs", "2"],
-        "--freeze_backbone_* and --backbone_layer_decay: cnn has no pretrained backbone",
+        "--backbone_layer_decay: cnn has no pretrained backbone",
     ),
+    "backbone rate without a backbone": (
+        ["--backbone_learning_rate_scale", "0.5"],
+        "--backbone_learning_rate_scale and --backbone_layer_decay: cnn has no pretrained backbone",
+    ),
+    "negative backbone rate": (
+        ["--model", "vit-pretrained", "--backbone_learning_rate_scale", "-5"],
+        "--backbone_learning_rate_scale -5.0: a factor, 0 or more",
+    ),
+    "negative probe epochs": (
+        ["--model", "vit-pretrained", "--freeze_backbone_epochs", "-1"],
+        "--freeze_backbone_epochs -1: a number of epochs, 0 or more",
+    ),
+    "photo count the cnn cannot read": (
+        ["--max_photos", "3"],
+        "--config_overrides / --max_photos: The CNN reads one photo per house; max_photos must be 1, got 3",
+    ),
+    "no photos": (["--model", "vit-scratch", "--max_photos", "0"], "max_photos must be at least 1, got 0"),
+    "override of the wrong type": (
+        ["--model", "vit-scratch", "--config_overrides", '{"hidden_size": "big"}'],
+        "--config_overrides / --max_photos: Validation error for field 'hidden_size'",
+    ),
+    "override the model refuses": (
+        ["--model", "vit-scratch", "--config_overrides", '{"hidden_size": 65}'],
+        "hidden_size (65) must be a multiple of photo_num_heads (8)",
+    ),
+    "no training houses": (["--max_train_samples", "0"], "--max_train_samples 0: a number of houses, 1 or more"),
+    "no evaluation houses": (["--max_eval_samples", "-3"], "--max_eval_samples -3: a number of houses, 1 or more"),
+    "unknown flag": (["--bogus", "3"], "unrecognized arguments: --bogus 3"),
+    "no evaluation with the best model kept": (["--eval_strategy", "no"], "--load_best_model_at_end requires"),
     "missing backbone folder": (
         ["--model", "vit-pretrained", "--pretrained_model_name_or_path", "./no-backbone"],
         "--pretrained_model_name_or_path ./no-backbone: no such file or folder",

@@ -93,6 +93,35 @@ def test_a_finished_run_trained_with_other_arguments_is_not_kept_as_if_it_were_t
     assert "cnn-classification-seed0 was trained with other arguments (learning_rate 0.0001 there, 0.0003 now)" in error
 
 
+def test_a_run_killed_before_its_model_card_is_trained_again_not_kept(cross_validation, capsys):
+    """train.py writes all_results.json before it evaluates and tests; only the model card, written last, says a run
+    finished."""
+    output_dir, rows, argv = cross_validation
+    run = output_dir / "fold-1" / "runs" / "cnn-classification-seed0"
+    (run / "README.md").unlink()
+    (run / "trainer_state.json").write_text("")  # killed as it was being written
+    again = load_script("compare").main(argv)
+    assert capsys.readouterr().out.count("done before, kept") == 2 and (run / "README.md").is_file()
+    assert again["cnn (classification)"]["accuracy"] == rows["cnn (classification)"]["accuracy"]
+
+
+@pytest.mark.parametrize("folds", ["1", "-2"])
+def test_a_fold_count_that_cannot_cross_validate_is_refused(folds, tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
+        load_script("compare").main(["--output_dir", str(tmp_path), "--models", "cnn", "--folds", folds])
+    assert refused.value.code == 2 and f"--folds {folds}: 0 (one split) or 2 and more" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--seed 7", "--head_type=score", "--output_dir elsewhere", "--dataset other.json"])
+def test_run_args_cannot_change_what_compare_sets_for_each_run(flag, tmp_path, capsys):
+    argv = ["--output_dir", str(tmp_path), "--models", "cnn", "--run_args", f"all=--preset tiny {flag}"]
+    with pytest.raises(SystemExit) as refused:
+        load_script("compare").main(argv)
+    assert refused.value.code == 2
+    assert f"{flag.split()[0]} is set by compare.py for each run" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_variants_train_in_parallel_with_their_own_arguments(tmp_path):
     """A MODEL/VARIANT row is its model with the variant's run_args on top; --parallel_runs logs each run."""
     argv = ["--output_dir", str(tmp_path), "--models", "vit-scratch", "vit-scratch/one-photo", "--heads",

@@ -139,11 +139,6 @@ def test_config_declares_the_photo_count_and_cut_points(scratch_run):
     assert MODELS["cnn"].make_config().max_photos == 1
 
 
-def test_cnn_refuses_more_than_one_photo(tmp_path):
-    with pytest.raises(ValueError, match="reads one photo per house; max_photos must be 1"):
-        train(tmp_path / "run", "cnn", None, "--max_photos", "2", "--max_steps", "1")
-
-
 def test_dataset_description_summarises_the_build_even_with_skipped_houses(tmp_path):
     houses = simple_houses(tmp_path, count=30)
     houses.append({"id": "no-price", "images": houses[0]["images"]})

@@ -40,13 +40,14 @@ def test_the_defaults_are_the_documented_ones(parse):
 
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_given_flags_win_over_the_model_defaults(parse, model):
+    backbone = ["--backbone_learning_rate_scale", "0.5"] if MODELS[model].uses_backbone else []  # else refused
     parsed = parse("--model", model, "--learning_rate", "0.02", "--num_train_epochs", "2", "--weight_decay", "0.3",
                    "--per_device_train_batch_size", "3", "--train_photo_sampling", "first", "--lr_scheduler_type",
-                   "linear", "--backbone_learning_rate_scale", "0.5", "--output_dir", "elsewhere",
+                   "linear", *backbone, "--output_dir", "elsewhere",
                    "--eval_strategy", "no", "--load_best_model_at_end", "false")  # fmt: skip
     given = {"learning_rate": 0.02, "num_train_epochs": 2, "weight_decay": 0.3, "per_device_train_batch_size": 3,
-             "train_photo_sampling": "first", "backbone_learning_rate_scale": 0.5, "output_dir": "elsewhere",
-             "load_best_model_at_end": False}  # fmt: skip
+             "train_photo_sampling": "first", "output_dir": "elsewhere", "load_best_model_at_end": False,
+             **({"backbone_learning_rate_scale": 0.5} if backbone else {})}  # fmt: skip
     assert {name: parsed[name] for name in given} == given
     assert parsed["lr_scheduler_type"] == "linear" and parsed["eval_strategy"] == "no"
 
