@@ -120,8 +120,9 @@ def listing_house(listing: str, house_id: str, house_tier, max_photos: int) -> t
             continue
         dropped.update((photo, reason) for photo, reason in house.refused_photos)
         photos = house.photos[:max_photos]
-        if any(photo not in results for photo in photos):
-            results.update(store.prepare([photo for photo in photos if photo not in results]))
+        new = [photo for photo in photos if photo not in results]
+        if new:
+            results.update(store.prepare(new))
         dropped.update((photo, results[photo].error) for photo in photos if not results[photo].path)
         stored = [results[photo].path for photo in photos if results[photo].path]
         notes = [f"{shortened(photo)}: {reason}" for photo, reason in dropped.items()]

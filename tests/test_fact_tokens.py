@@ -408,5 +408,5 @@ def test_the_attention_page_predicts_from_the_inputs_the_evaluation_gives(runs, 
     model = AutoModelForImageClassification.from_pretrained(run)
     processor = HousePhotoProcessor.from_pretrained(run)
     outputs = ensemble.split_outputs(model, processor, test.select(range(12)))  # what Trainer.predict gives
-    for house, logits in zip(test.select(range(12)), outputs["logits"]):
-        torch.testing.assert_close(reporting.evaluated(model, processor, house).logits[0], torch.tensor(logits))
+    for output, logits in zip(reporting.evaluated(model, processor, list(test.select(range(12)))), outputs["logits"]):
+        torch.testing.assert_close(output.logits[0], torch.tensor(logits))

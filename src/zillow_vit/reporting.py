@@ -277,15 +277,18 @@ def plot_confusion_matrices(rows: dict[str, dict], label_names: list[str], path:
 
 
 @torch.no_grad()
-def evaluated(model, processor, house: dict):
-    """The model's output (attentions included) on one dataset row, from the inputs the Trainer's evaluation gives
-    it: the first `config.max_photos` photos through the processor, and the facts of `config.listing_facts`."""
-    config = model.config
+def evaluated(model, processor, houses: list[dict]) -> list:
+    """The model's output (attentions included) on each dataset row, one at a time, from the inputs the Trainer's
+    evaluation gives it: the first `config.max_photos` photos through the processor, and the facts of
+    `config.listing_facts`."""
+    config = model.eval().config
     evaluation = house_transforms(processor, config.max_photos, False, config.listing_facts)["test"]
-    features = evaluation({name: [value] for name, value in house.items()})
-    return model.eval()(
-        **collate_houses([{name: values[0] for name, values in features.items()}]), output_attentions=True
-    )
+    outputs = []
+    for house in houses:
+        features = evaluation({name: [value] for name, value in house.items()})
+        inputs = collate_houses([{name: values[0] for name, values in features.items()}])
+        outputs.append(model(**inputs, output_attentions=True))
+    return outputs
 
 
 def plot_photo_attention(model, houses, processor, label_names: list[str], path: str) -> None:
@@ -295,9 +298,8 @@ def plot_photo_attention(model, houses, processor, label_names: list[str], path:
     config = model.config
     columns = max(min(len(house["images"]), config.max_photos) for house in houses)
     figure, axes = plt.subplots(len(houses), columns, figsize=(2.2 * columns + 1.5, 2.0 * len(houses)), squeeze=False)
-    for row, house in zip(axes, houses):
+    for row, house, output in zip(axes, houses, evaluated(model, processor, houses)):
         photos = house["images"][: config.max_photos]
-        output = evaluated(model, processor, house)
         attention = output.photo_attention[0].tolist()
         predicted = label_names[int(output.logits.argmax(-1))]
         for column, axis in enumerate(row):
