@@ -18,8 +18,10 @@ the same folds (which difference is real), `results.json`, `results.md`, learnin
 for the multi-photo models a page of example houses with the attention each photo got.
 """
 
+import contextlib
 import functools
 import importlib.util
+import io
 import itertools
 import json
 import os
@@ -227,6 +229,18 @@ def finished_run_changes(run_dir: str, command: list[str]) -> list[str] | None:
     return run_argument_changes(run_dir, run_arguments(*train_script().parse_arguments(command[2:])))
 
 
+def check_run_command(row: str, command: list[str]) -> None:
+    """train.py's own checks of a run's arguments (unknown flags, values its model refuses), before any run starts:
+    a bad flag in `--run_args` is a usage error naming the row, not a failure hours later when its run comes up."""
+    refusal = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(refusal):
+            train_script().parse_arguments(command[2:])
+    except SystemExit:
+        message = refusal.getvalue().strip().rpartition("error: ")[2] or refusal.getvalue().strip()
+        usage_error(f"--run_args of {row}: {message}")
+
+
 @functools.cache
 def train_script():
     """scripts/train.py as a module, loaded once, for its argument parser."""
@@ -402,6 +416,7 @@ def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[di
         run_dir = run_directory(split, row, head, seed)
         command = training_command(row, head, seed, split.dataset_dir, run_dir, row_arguments(row, extra))
         if not os.path.exists(os.path.join(run_dir, FINISHED_MARKER)):
+            check_run_command(row, command)
             pending.append((run_dir, command))
             continue
         changes = finished_run_changes(run_dir, command)

@@ -164,3 +164,30 @@ def test_a_rows_peak_memory_is_the_largest_of_its_runs_and_unknown_when_a_run_di
     older = reporting.across_splits([folds[0], reporting.summarize([run(0), run(1)])])
     assert "peak_rss_mib" not in older
     assert reporting.results_markdown({"cnn": older}, "t").splitlines()[-1].endswith("| – |")
+
+
+@pytest.mark.parametrize(
+    ("run_args", "refusal"),
+    [
+        ("cnn=--bogus 3", "--run_args of cnn: unrecognized arguments: --bogus 3"),
+        (
+            "cnn=--max_photos 2",
+            "--run_args of cnn: --config_overrides / --max_photos: The CNN reads one photo per house",
+        ),
+        (
+            "cnn=--learning_rate fast",
+            "--run_args of cnn: argument --learning_rate/--learning-rate: invalid float value: 'fast'",
+        ),
+    ],
+)
+def test_a_bad_run_argument_is_refused_before_any_run_starts(run_args, refusal, tmp_path, capsys):
+    """Every pending run's arguments pass train.py's checks first: with a bad one, no run trains, not even those of
+    the rows before it."""
+    argv = ["--output_dir", str(tmp_path), "--models", "vit-scratch", "cnn", "--folds", "0",
+            "--num_synthetic_houses", "30", "--synthetic_image_size", "32", "--dataset_cache_dir", str(tmp_path / "c"),
+            "--run_args", "all=--preset tiny --max_steps 1 --disable_tqdm true", run_args]  # fmt: skip
+    with pytest.raises(SystemExit) as refused:
+        load_script("compare").main(argv)
+    assert refused.value.code == 2
+    assert refusal in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
