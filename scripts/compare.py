@@ -131,6 +131,13 @@ class CompareArguments:
         default=False,
         metadata={"help": "Each --ensembles row also with flip test-time augmentation (config.test_time_flip)."},
     )
+    earlier_results: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "results.json of earlier comparisons on the same splits (same names, cut points and sizes): their "
+            "rows join the table and the paired differences, without their runs (a row computed here wins)."
+        },
+    )
 
 
 @dataclass
@@ -491,6 +498,28 @@ def ensemble_rows(args: CompareArguments, split: Split, metric) -> dict[str, dic
     return rows
 
 
+def split_records(splits: list[Split]) -> list[dict]:
+    """What results.json records of each split, as JSON values."""
+    records = [{"name": s.name, "cut_points": s.report.cut_points, "split_sizes": s.report.split_sizes} for s in splits]
+    return json.loads(json.dumps(records))
+
+
+def earlier_rows(paths: list[str], splits: list[Split]) -> dict[str, dict]:
+    """The rows of earlier comparisons' results.json; one made on other splits (names, cut points, sizes) than these is
+    a usage error, as its per-fold values could not be paired with these."""
+    rows = {}
+    for path in paths:
+        try:
+            with open(path) as handle:
+                earlier = json.load(handle)
+        except (OSError, json.JSONDecodeError) as error:
+            usage_error(f"--earlier_results {path}: not a readable results.json ({error})")
+        if earlier.get("splits") != split_records(splits):
+            usage_error(f"--earlier_results {path}: made on other splits (names, cut points or sizes) than these")
+        rows.update(earlier["rows"])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((CompareArguments, DatasetArguments), description=__doc__)
     args, data_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
@@ -517,8 +546,13 @@ def main(argv: list[str] | None = None) -> dict:
     for split in splits:
         for name, row in {**ensemble_rows(args, split, metric), **reference_rows(split, features, metric)}.items():
             per_split.setdefault(name, []).append(reporting.reference_summary(row))
-    rows = {name: reporting.across_splits(summaries) for name, summaries in per_split.items()}
-    differences = reporting.paired_differences(per_split)
+    here = {name: reporting.across_splits(summaries) for name, summaries in per_split.items()}
+    earlier = {name: row for name, row in earlier_rows(args.earlier_results, splits).items() if name not in here}
+    rows = earlier | here  # the earlier rows first, as they were made first
+    earlier_folds = {
+        name: [{"accuracy": {"mean": v}} for v in row["accuracy"]["values"]] for name, row in earlier.items()
+    }
+    differences = reporting.paired_differences(earlier_folds | per_split)
 
     source = without_machine_paths(splits[0].report.source.split(", fold ")[0])
     tested = sum(len(split.dataset["test"]) for split in splits)
@@ -527,9 +561,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {
         "dataset": source,
         "folds": args.folds,
-        "splits": [
-            {"name": s.name, "cut_points": s.report.cut_points, "split_sizes": s.report.split_sizes} for s in splits
-        ],
+        "splits": split_records(splits),
         "rows": rows,
         "paired_differences": differences,
     }

@@ -73,6 +73,14 @@ class ModelArguments:
     backbone_learning_rate_scale: float = field(
         default=1.0, metadata={"help": "vit-pretrained: the backbone learns at learning_rate times this."}
     )
+    whole_photo: bool = field(
+        default=False,
+        metadata={
+            "help": "vit-pretrained: read each 3:2 listing photo whole (short side at the backbone's input height, "
+            "1.5 times as wide: 224 x 336) instead of the backbone's centre crop; for backbones that take any input "
+            "size (convolutional: EfficientNet, ConvNeXt, ResNet). Saved in the run's image processor."
+        },
+    )
     backbone_layer_decay: float = field(
         default=1.0,
         metadata={
@@ -194,10 +202,11 @@ def check_arguments(model_args: ModelArguments, data_args: DataTrainingArguments
     elif (
         model_args.freeze_backbone_epochs
         or model_args.freeze_backbone_batch_norm
+        or model_args.whole_photo
         or model_args.backbone_layer_decay != 1
         or model_args.backbone_learning_rate_scale != ModelArguments.backbone_learning_rate_scale
     ):
-        usage_error(f"--freeze_backbone_*, --backbone_learning_rate_scale and --backbone_layer_decay: {model_args.model} "
+        usage_error(f"--freeze_backbone_*, --backbone_learning_rate_scale, --backbone_layer_decay and --whole_photo: {model_args.model} "
                     "has no pretrained backbone (vit-pretrained has)")  # fmt: skip
     if not 0 < model_args.backbone_layer_decay <= 1:
         usage_error(f"--backbone_layer_decay {model_args.backbone_layer_decay}: a factor per block, in (0, 1]")
@@ -220,6 +229,23 @@ def limit_splits(dataset, data_args: DataTrainingArguments) -> None:
     for split, limit in limits.items():
         if limit is not None:
             dataset[split] = dataset[split].select(range(min(limit, len(dataset[split]))))
+
+
+@torch.no_grad()
+def check_backbone_reads(model, crop_size: tuple[int, int]) -> None:
+    """`--whole_photo`: the backbone must take its wider input (a ViT's fixed patch grid cannot); tried on one blank
+    photo in eval mode, so no batch-norm statistic moves."""
+    backbone, training = model.backbone, model.backbone.training
+    backbone.eval()
+    try:
+        backbone(pixel_values=torch.zeros(1, 3, *crop_size))
+    except (RuntimeError, ValueError) as error:
+        usage_error(
+            f"--whole_photo: the backbone {model.config.backbone} cannot read {crop_size[0]} x {crop_size[1]} photos "
+            f"({' '.join(str(error).split())})"
+        )
+    finally:
+        backbone.train(training)
 
 
 def checkpoint_to_resume(training_args: TrainingArguments, arguments: dict) -> str | None:
@@ -285,9 +311,12 @@ def main(argv: list[str] | None = None) -> dict:
     model, image_processor = entry.build(
         model_args.preset,
         backbone=model_args.pretrained_model_name_or_path,
+        whole_photo=model_args.whole_photo,
         **{**config_overrides(model_args.config_overrides, entry.config_class), **run_fields},
     )
     image_processor.max_short_side = report.image_short_side  # full-size photos are read as the build stored them
+    if model_args.whole_photo:
+        check_backbone_reads(model, image_processor.crop_size)
     prepare_for_hub(model)  # every checkpoint and the final save carry auto_map and the model's .py files
     if model_args.freeze_backbone_batch_norm:
         freeze_batch_norm_statistics(model.backbone)

@@ -22,11 +22,15 @@ USAGE_ERRORS = {
     "missing listing": (["--dataset", "nowhere/houses.json"], "--dataset nowhere/houses.json: no such file"),
     "frozen batch norm without a backbone": (
         ["--model", "vit-scratch", "--freeze_backbone_batch_norm", "true"],
-        "--freeze_backbone_*, --backbone_learning_rate_scale and --backbone_layer_decay: vit-scratch has no pretrained",
+        "--freeze_backbone_*, --backbone_learning_rate_scale, --backbone_layer_decay and --whole_photo: vit-scratch has no",
     ),
     "layer decay without a backbone": (
         ["--backbone_layer_decay", "0.8"],
-        "--backbone_layer_decay: cnn has no pretrained backbone",
+        "--whole_photo: cnn has no pretrained backbone",
+    ),
+    "whole photos without a backbone": (
+        ["--model", "vit-scratch", "--whole_photo", "true"],
+        "--whole_photo: vit-scratch has no pretrained backbone",
     ),
     "layer decay of zero": (
         ["--model", "vit-pretrained", "--backbone_layer_decay", "0"],
@@ -34,11 +38,11 @@ USAGE_ERRORS = {
     ),
     "probe epochs without a backbone": (
         ["--freeze_backbone_epochs", "2"],
-        "--backbone_layer_decay: cnn has no pretrained backbone",
+        "--whole_photo: cnn has no pretrained backbone",
     ),
     "backbone rate without a backbone": (
         ["--backbone_learning_rate_scale", "0.5"],
-        "--backbone_learning_rate_scale and --backbone_layer_decay: cnn has no pretrained backbone",
+        "--backbone_learning_rate_scale, --backbone_layer_decay and --whole_photo: cnn has no pretrained backbone",
     ),
     "negative backbone rate": (
         ["--model", "vit-pretrained", "--backbone_learning_rate_scale", "-5"],

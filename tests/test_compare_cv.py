@@ -83,6 +83,29 @@ def test_an_interrupted_comparison_keeps_its_folds_and_runs(cross_validation, ca
     assert again["cnn (classification)"]["accuracy"] == rows["cnn (classification)"]["accuracy"]
 
 
+def test_earlier_results_on_the_same_folds_join_the_table_and_the_paired_differences(
+    cross_validation, tmp_path, capsys
+):
+    """A comparison made elsewhere on the same folds brings its rows without their runs; one made on other folds is
+    refused."""
+    output_dir, rows, argv = cross_validation
+    elsewhere = ["--output_dir", str(tmp_path / "later"), "--models", "none"] + argv[argv.index("--heads") :]
+    elsewhere += ["--earlier_results", str(output_dir / "results.json")]
+    later = load_script("compare").main(elsewhere)
+    assert later["cnn (classification)"] == json.loads(json.dumps(rows["cnn (classification)"]))
+    saved = json.loads((tmp_path / "later" / "results.json").read_text())
+    pair = next(d for d in saved["paired_differences"] if d["second"] == "colour statistics + logistic regression")
+    earlier = rows["cnn (classification)"]["accuracy"]["values"]
+    here = later["colour statistics + logistic regression"]["accuracy"]["values"]
+    assert pair["first"] == "cnn (classification)"
+    assert pair["per_fold"] == pytest.approx([a - b for a, b in zip(earlier, here)])
+    other_folds = [word if word != "3" else "2" for word in elsewhere]
+    other_folds[other_folds.index("--output_dir") + 1] = str(tmp_path / "two-folds")
+    with pytest.raises(SystemExit) as refused:
+        load_script("compare").main(other_folds)
+    assert refused.value.code == 2 and "made on other splits (names, cut points or sizes)" in capsys.readouterr().err
+
+
 def test_a_finished_run_trained_with_other_arguments_is_not_kept_as_if_it_were_this_one(cross_validation, capsys):
     output_dir, _, argv = cross_validation
     changed = argv[:-1] + [argv[-1] + " --learning_rate 3e-4"]

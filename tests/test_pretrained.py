@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from PIL import Image
 from transformers import AutoImageProcessor, AutoModel, TimmWrapperConfig, TimmWrapperModel, TrainingArguments
 
 from zillow_vit.recipes import MODELS
@@ -250,3 +251,27 @@ def test_photo_order_does_not_matter(wide_model):
     permuted = house[:, torch.tensor([2, 0, 3, 1])]
     torch.testing.assert_close(wide_model(permuted).logits, wide_model(house).logits, atol=1e-5, rtol=0)
     assert not torch.allclose(wide_model(house[:, :3]).logits, wide_model(house).logits, atol=1e-4)
+
+
+def test_a_whole_photo_run_reads_and_saves_whole_photos(backbones, tmp_path):
+    """`--whole_photo`: the run's processor (saved with it) reads a 3:2 photo whole, 1.5 times as wide as high, where
+    the backbone's own processor takes its centre square; the model trains and evaluates at that size."""
+    _, model = train(backbones["timm"], tmp_path / "run", "--whole_photo", "true")
+    processor = AutoImageProcessor.from_pretrained(tmp_path / "run")
+    assert processor.size == {"height": 32, "width": 48} and processor.shortest_edge == 32
+    thirds = Image.new("RGB", (96, 64), (0, 0, 255))  # a 3:2 photo: red left third, blue elsewhere
+    thirds.paste((255, 0, 0), (0, 0, 32, 64))
+    whole = processor(thirds, return_tensors="pt")
+    assert whole["pixel_values"].shape == (1, 1, 3, 32, 48)
+    left, right = whole["pixel_values"][0, 0, 0, :, 2:14].mean(), whole["pixel_values"][0, 0, 0, :, -14:-2].mean()
+    assert left > right
+    with torch.no_grad():
+        assert model(**whole).logits.shape == (1, 3)
+
+
+def test_whole_photos_are_refused_for_a_backbone_of_fixed_input_size(backbones, tmp_path, capsys):
+    with pytest.raises(SystemExit) as refused:
+        train(backbones["vit"], tmp_path / "run", "--whole_photo", "true")
+    error = capsys.readouterr().err
+    assert refused.value.code == 2
+    assert "--whole_photo: the backbone" in error and "cannot read 32 x 48 photos" in error

@@ -43,15 +43,16 @@ class Recipe:
         return self.config_class(**self.config_kwargs(preset, **overrides))
 
     def build(
-        self, preset: str = "default", backbone: str | None = None, **overrides
+        self, preset: str = "default", backbone: str | None = None, whole_photo: bool = False, **overrides
     ) -> tuple[PreTrainedModel, HousePhotoProcessor]:
         """A new model and its image processor: the backbone's preprocessing for a model on a pretrained `backbone`
-        (Hub id or folder), else the model's own square image size with mean = std = 0.5."""
+        (Hub id or folder; with `whole_photo`, reading whole 3:2 photos, see `processor_for_backbone`), else the
+        model's own square image size with mean = std = 0.5."""
         if self.uses_backbone:
             if not backbone:
                 raise ValueError(f"{self.model_class.__name__} needs a pretrained backbone (Hub id or folder)")
             model = self.model_class.from_backbone(backbone, **self.config_kwargs(preset, **overrides))
-            return model, processor_for_backbone(backbone)
+            return model, processor_for_backbone(backbone, whole_photo)
         model = self.model_class(self.make_config(preset, **overrides))
         side = model.config.image_size
         return model, HousePhotoProcessor(size={"height": side, "width": side})

@@ -11,25 +11,39 @@ import torch
 from torchvision.transforms import v2
 from transformers import AutoImageProcessor
 
+from dataset_builder.listing import PHOTO_ASPECT
+
 from ..models.image_processing_house import HousePhotoProcessor, upright_rgb
 from ..models.listing_facts import ListingFactEncoder
 
 CROP_PCT_BELOW = 384  # transformers' ConvNeXt processor crops by crop_pct below this size; at or above it, no margin
 
 
-def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
+def processor_for_backbone(backbone: str, whole_photo: bool = False) -> HousePhotoProcessor:
     """The house processor with a pretrained backbone's input size, resize, mean and std: a timm model's
     `data_config` (crop fraction included) or a transformers image processor (`size`, `crop_size`, `crop_pct`). A
     resize to a larger side than the input before the centre crop (DeiT's 256 → 224, ConvNeXt's `crop_pct`) keeps
-    its margin: the photo's short side goes to that larger side, aspect ratio kept."""
+    its margin: the photo's short side goes to that larger side, aspect ratio kept.
+
+    With `whole_photo`, a 3:2 listing photo is read whole instead: its short side goes to the input's height and the
+    input is `PHOTO_ASPECT` times as wide (224 × 336 for a 224 backbone), for backbones that take any input size
+    (convolutional ones: EfficientNet, ConvNeXt, ResNet)."""
     source = AutoImageProcessor.from_pretrained(backbone)
     data_config = getattr(source, "data_config", None)
     if data_config is not None:
         height, width = data_config["input_size"][1:]
         shortest_edge = math.floor(min(height, width) / data_config.get("crop_pct", 1.0))
-        return HousePhotoProcessor(
-            {"height": height, "width": width}, shortest_edge, data_config["mean"], data_config["std"]
-        )
+        mean, std = data_config["mean"], data_config["std"]
+    else:
+        height, width, shortest_edge = transformers_input(source)
+        mean, std = source.image_mean, source.image_std
+    if whole_photo:
+        height, width, shortest_edge = height, round(height * PHOTO_ASPECT), height
+    return HousePhotoProcessor({"height": height, "width": width}, shortest_edge, mean, std)
+
+
+def transformers_input(source) -> tuple[int, int, int | None]:
+    """(height, width, shortest edge) of the input of a transformers image processor."""
     size = dict(source.size)
     crop = getattr(source, "crop_size", None) if getattr(source, "do_center_crop", False) else None
     crop_pct = getattr(source, "crop_pct", None)
@@ -38,13 +52,13 @@ def processor_for_backbone(backbone: str) -> HousePhotoProcessor:
         shortest_edge = size.get("shortest_edge") or min(size.get("height", height), size.get("width", width))
         if crop_pct and "shortest_edge" in size:  # PoolFormer: the short side to shortest_edge / crop_pct
             shortest_edge = int(shortest_edge / crop_pct)
-    elif "height" in size:
-        height, width, shortest_edge = size["height"], size["width"], None
-    else:
-        height = width = shortest_edge = size["shortest_edge"]
-        if crop_pct and shortest_edge < CROP_PCT_BELOW:  # ConvNeXt: to shortest_edge / crop_pct, then the centre
-            shortest_edge = int(shortest_edge / crop_pct)
-    return HousePhotoProcessor({"height": height, "width": width}, shortest_edge, source.image_mean, source.image_std)
+        return height, width, shortest_edge
+    if "height" in size:
+        return size["height"], size["width"], None
+    shortest_edge = size["shortest_edge"]
+    if crop_pct and shortest_edge < CROP_PCT_BELOW:  # ConvNeXt: to shortest_edge / crop_pct, then the centre
+        return size["shortest_edge"], size["shortest_edge"], int(shortest_edge / crop_pct)
+    return shortest_edge, shortest_edge, shortest_edge
 
 
 def train_photo_transform(
