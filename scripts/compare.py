@@ -233,7 +233,10 @@ def training_command(row: str, head: str, seed: int, dataset_dir: str, run_dir: 
 def finished_run_changes(run_dir: str, command: list[str]) -> list[str] | None:
     """How the arguments `run_dir`'s run was started with differ from those `command` (a `training_command`) gives,
     as train.py parses them (None: the run predates their record)."""
-    return run_argument_changes(run_dir, run_arguments(*train_script().parse_arguments(command[2:])))
+    train = train_script()
+    return run_argument_changes(
+        run_dir, run_arguments(*train.parse_arguments(command[2:])), defaults=train.recorded_defaults()
+    )
 
 
 def check_run_command(row: str, command: list[str]) -> None:

@@ -22,7 +22,13 @@ import transformers
 from huggingface_hub.errors import StrictDataclassError
 from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 
-from zillow_vit.checkpoints import last_complete_checkpoint, run_argument_changes, run_arguments, write_run_arguments
+from zillow_vit.checkpoints import (
+    last_complete_checkpoint,
+    run_argument_changes,
+    run_argument_defaults,
+    run_arguments,
+    write_run_arguments,
+)
 from zillow_vit.cli import check_location, config_overrides, run_script, usage_error
 from zillow_vit.data import DatasetArguments, collate_houses, fit_listing_facts, house_transforms, listing_fields
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
@@ -231,6 +237,11 @@ def limit_splits(dataset, data_args: DataTrainingArguments) -> None:
             dataset[split] = dataset[split].select(range(min(limit, len(dataset[split]))))
 
 
+def recorded_defaults() -> dict:
+    """The defaults of train.py's own arguments: what a run recorded before one of them existed ran with."""
+    return run_argument_defaults(ModelArguments, DataTrainingArguments)
+
+
 @torch.no_grad()
 def check_backbone_reads(model, crop_size: tuple[int, int]) -> None:
     """`--whole_photo`: the backbone must take its wider input (a ViT's fixed patch grid cannot); tried on one blank
@@ -259,7 +270,9 @@ def checkpoint_to_resume(training_args: TrainingArguments, arguments: dict) -> s
         logger.warning("Skipping %s, written only in part: %s", path, reason)
     if checkpoint is None:
         return None
-    changes = run_argument_changes(training_args.output_dir, arguments, allowed=("num_train_epochs", "max_steps"))
+    changes = run_argument_changes(
+        training_args.output_dir, arguments, ("num_train_epochs", "max_steps"), recorded_defaults()
+    )
     if changes:
         usage_error(
             f"--output_dir {training_args.output_dir} holds {os.path.basename(checkpoint)} of a run with other "

@@ -116,6 +116,23 @@ def test_a_finished_run_trained_with_other_arguments_is_not_kept_as_if_it_were_t
     assert "cnn-classification-seed0 was trained with other arguments (learning_rate 0.0001 there, 0.0003 now)" in error
 
 
+def test_a_run_recorded_before_a_flag_existed_is_kept_when_the_flag_is_at_its_default(cross_validation, capsys):
+    """A flag added to train.py since a run was recorded ran at its default (the earlier behaviour): not a change."""
+    output_dir, _, argv = cross_validation
+    record_path = output_dir / "fold-1" / "runs" / "cnn-classification-seed0" / "run_arguments.json"
+    record = json.loads(record_path.read_text())
+    try:
+        record_path.write_text(json.dumps({k: v for k, v in record.items() if k != "whole_photo"}))
+        load_script("compare").main(argv)
+        assert capsys.readouterr().out.count("done before, kept") == 3
+        record_path.write_text(json.dumps({k: v for k, v in record.items() if k != "seed"}))
+        with pytest.raises(SystemExit):  # a recorded field's absence still counts: only train.py's own flags default
+            load_script("compare").main(argv)
+        assert "seed None there, 0 now" in capsys.readouterr().err
+    finally:
+        record_path.write_text(json.dumps(record))
+
+
 def test_a_run_killed_before_its_model_card_is_trained_again_not_kept(cross_validation, capsys):
     """train.py writes all_results.json before it evaluates and tests; only the model card, written last, says a run
     finished."""

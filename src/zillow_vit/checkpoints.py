@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict
+from dataclasses import MISSING, asdict, fields
 
 from safetensors import safe_open
 from transformers import TrainingArguments
@@ -101,16 +101,32 @@ def write_run_arguments(output_dir: str, arguments: dict) -> None:
         json.dump(arguments, file, indent=2, sort_keys=True)
 
 
-def run_argument_changes(output_dir: str, arguments: dict, allowed: tuple[str, ...] = ()) -> list[str] | None:
+def run_argument_defaults(*classes) -> dict:
+    """Every field's default of argument dataclasses, as JSON values: what a run recorded before the field existed ran
+    with (a new flag's default keeps the earlier behaviour)."""
+    values = {}
+    for group in classes:
+        for option in fields(group):
+            if option.default is not MISSING:
+                values[option.name] = option.default
+            elif option.default_factory is not MISSING:
+                values[option.name] = option.default_factory()
+    return json.loads(json.dumps(values, default=lambda value: getattr(value, "value", str(value))))
+
+
+def run_argument_changes(
+    output_dir: str, arguments: dict, allowed: tuple[str, ...] = (), defaults: dict | None = None
+) -> list[str] | None:
     """`name X there, Y now` for each argument, but the `allowed` ones, that differs from those `output_dir`'s run was
-    started with; None when it has no record (a run of an older version)."""
+    started with (an argument its record lacks, added since, was at its `defaults` value); None when it has no record
+    (a run of an older version)."""
     path = os.path.join(output_dir, RUN_ARGUMENTS_FILE)
     if not os.path.exists(path):
         return None
     with open(path) as file:
         recorded = json.load(file)
     return [
-        f"{name} {recorded.get(name)!r} there, {arguments.get(name)!r} now"
+        f"{name} {recorded[name]!r} there, {arguments.get(name)!r} now"
         for name in sorted(recorded.keys() | arguments.keys())
-        if name not in allowed and recorded.get(name) != arguments.get(name)
+        if name not in allowed and recorded.setdefault(name, (defaults or {}).get(name)) != arguments.get(name)
     ]
