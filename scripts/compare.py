@@ -508,8 +508,11 @@ def split_records(splits: list[Split]) -> list[dict]:
 
 
 def earlier_rows(paths: list[str], splits: list[Split]) -> dict[str, dict]:
-    """The rows of earlier comparisons' results.json; one made on other splits (names, cut points, sizes) than these is
-    a usage error, as its per-fold values could not be paired with these."""
+    """The rows of earlier cross-validated comparisons' results.json; one made on other folds (names, cut points,
+    sizes) than these, or on one split (its values are per seed, not per fold), is a usage error, as its values could
+    not be paired with these folds'."""
+    if paths and len(splits) < 2:
+        usage_error("--earlier_results: pairs rows fold by fold, so it needs --folds 2 or more")
     rows = {}
     for path in paths:
         try:
@@ -517,9 +520,14 @@ def earlier_rows(paths: list[str], splits: list[Split]) -> dict[str, dict]:
                 earlier = json.load(handle)
         except (OSError, json.JSONDecodeError) as error:
             usage_error(f"--earlier_results {path}: not a readable results.json ({error})")
-        if earlier.get("splits") != split_records(splits):
+        if not isinstance(earlier, dict) or earlier.get("splits") != split_records(splits):
             usage_error(f"--earlier_results {path}: made on other splits (names, cut points or sizes) than these")
-        rows.update(earlier["rows"])
+        for name, row in earlier.get("rows", {}).items():
+            if len(row.get("accuracy", {}).get("values", [])) != len(splits):
+                usage_error(
+                    f"--earlier_results {path}: row {name!r} has no accuracy for each of the {len(splits)} folds"
+                )
+            rows[name] = row
     return rows
 
 
@@ -539,6 +547,7 @@ def main(argv: list[str] | None = None) -> dict:
     extra = extra_args_by_model(args.run_args)
     os.makedirs(args.output_dir, exist_ok=True)
     splits = comparison_splits(args, data_args)
+    earlier = earlier_rows(args.earlier_results, splits)  # checked before any run starts
     label_names = splits[0].dataset["train"].features["label"].names
 
     per_split, runs_by_name, attention_pages = train_models(args, splits, extra)
@@ -550,7 +559,7 @@ def main(argv: list[str] | None = None) -> dict:
         for name, row in {**ensemble_rows(args, split, metric), **reference_rows(split, features, metric)}.items():
             per_split.setdefault(name, []).append(reporting.reference_summary(row))
     here = {name: reporting.across_splits(summaries) for name, summaries in per_split.items()}
-    earlier = {name: row for name, row in earlier_rows(args.earlier_results, splits).items() if name not in here}
+    earlier = {name: row for name, row in earlier.items() if name not in here}
     rows = earlier | here  # the earlier rows first, as they were made first
     earlier_folds = {
         name: [{"accuracy": {"mean": v}} for v in row["accuracy"]["values"]] for name, row in earlier.items()

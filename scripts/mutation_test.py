@@ -379,8 +379,13 @@ TARGETS = {
             ),
             (
                 "backbone_mean_std_swapped",
-                "shortest_edge, source.image_mean, source.image_std)",
-                "shortest_edge, source.image_std, source.image_mean)",
+                "mean, std = source.image_mean, source.image_std",
+                "mean, std = source.image_std, source.image_mean",
+            ),
+            (
+                "whole_photo_keeps_the_square",
+                "height, round(height * PHOTO_ASPECT), height",
+                "height, width, shortest_edge",
             ),
         )
         + mutations(

@@ -250,7 +250,7 @@ def check_backbone_reads(model, crop_size: tuple[int, int]) -> None:
     backbone.eval()
     try:
         backbone(pixel_values=torch.zeros(1, 3, *crop_size))
-    except (RuntimeError, ValueError) as error:
+    except (RuntimeError, ValueError, AssertionError) as error:  # timm's patch embeddings assert their input size
         usage_error(
             f"--whole_photo: the backbone {model.config.backbone} cannot read {crop_size[0]} x {crop_size[1]} photos "
             f"({' '.join(str(error).split())})"

@@ -104,6 +104,10 @@ def test_earlier_results_on_the_same_folds_join_the_table_and_the_paired_differe
     with pytest.raises(SystemExit) as refused:
         load_script("compare").main(other_folds)
     assert refused.value.code == 2 and "made on other splits (names, cut points or sizes)" in capsys.readouterr().err
+    one_split = [word if word != "3" else "0" for word in elsewhere]
+    with pytest.raises(SystemExit):
+        load_script("compare").main(one_split)
+    assert "--earlier_results: pairs rows fold by fold, so it needs --folds 2 or more" in capsys.readouterr().err
 
 
 def test_a_finished_run_trained_with_other_arguments_is_not_kept_as_if_it_were_this_one(cross_validation, capsys):

@@ -261,6 +261,15 @@ def test_backbone_processor_takes_the_backbones_size_crop_and_statistics(tmp_pat
     assert (vit.image_mean, vit.image_std) == ([0.4] * 3, [0.2] * 3)
 
 
+def test_a_whole_photo_processor_reads_a_3_2_photo_whole_at_the_backbones_input_height(tmp_path):
+    """`whole_photo`: no crop margin and no centre square; the short side at the input's height, 1.5 times as wide."""
+    timm = processor_for_backbone(write_tiny_timm_checkpoint(tmp_path / "timm", crop_pct=0.875), whole_photo=True)
+    assert (timm.size, timm.shortest_edge) == ({"height": 32, "width": 48}, 32)
+    DeiTImageProcessor().save_pretrained(tmp_path / "deit")
+    deit = processor_for_backbone(str(tmp_path / "deit"), whole_photo=True)
+    assert (deit.size, deit.shortest_edge) == ({"height": 224, "width": 336}, 224)
+
+
 @pytest.mark.parametrize(
     ("stock", "size", "shortest_edge"),
     [
