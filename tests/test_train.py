@@ -75,7 +75,7 @@ def test_multi_photo_vit_beats_the_single_photo_cnn(tmp_path, cnn_run, synthetic
             "--learning_rate",
             "1e-3",
             "--num_train_epochs",
-            "15",
+            "20",
             "--output_dir",
             str(tmp_path / "vit"),
             *synthetic_args,
