@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from datasets import concatenate_datasets, load_from_disk
+from datasets import load_from_disk
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -33,9 +33,11 @@ from tqdm import tqdm
 from transformers import AutoModel, HfArgumentParser
 
 from dataset_builder import BuildReport, price_tier
+from dataset_builder.folds import pool_houses
 from zillow_vit import baselines, reporting
 from zillow_vit.cli import run_script, usage_error
 from zillow_vit.data import processor_for_backbone
+from zillow_vit.metrics import load_tier_metric
 from zillow_vit.models.house_inputs import encode_photos
 
 RIDGE_ALPHAS = (1e1, 1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5)
@@ -145,14 +147,17 @@ def tier_predictions(x: list[np.ndarray], fold: Fold, target: str) -> tuple[np.n
     return tiers(best, x[1]), tiers(best, x[2])
 
 
-def fold_summary(fold: Fold, validation_tiers, test_tiers) -> dict:
-    """A fold's accuracies in the form `reporting.across_splits` reads."""
-    accuracy = float(np.mean(np.array(test_tiers) == np.array(fold.test["label"])))
-    validation = float(np.mean(np.array(validation_tiers) == np.array(fold.validation["label"])))
-    confusion = np.zeros((3, 3), dtype=int)
-    np.add.at(confusion, (fold.test["label"], test_tiers), 1)
+def fold_summary(metric, fold: Fold, validation_tiers, test_tiers) -> dict:
+    """A fold's validation and test accuracy and test confusion matrix (the project's tier metric), in the form
+    `reporting.across_splits` reads."""
+    test = metric.compute(predictions=test_tiers, references=fold.test["label"])
+    validation = metric.compute(predictions=validation_tiers, references=fold.validation["label"])
     return reporting.reference_summary(
-        {"accuracy": accuracy, reporting.VALIDATION_METRIC: validation, "confusion_matrix": confusion.tolist()}
+        {
+            "accuracy": test["accuracy"],
+            reporting.VALIDATION_METRIC: validation["accuracy"],
+            "confusion_matrix": test["confusion_matrix"],
+        }
     )
 
 
@@ -172,21 +177,21 @@ def study(folds: list[Fold], features: dict[str, dict[str, dict]], count: int) -
         variants.append(
             (f"{all_names}, centre crop, mean of its photos, tier", list(combined.values()), mean_reading, "tier")
         )
+    metric = load_tier_metric()
     for name, sources, reading, target in variants:
         for fold in folds:
             x = [
                 np.stack([np.concatenate([reading(source[h], count) for source in sources]) for h in part["id"]])
                 for part in (fold.train, fold.validation, fold.test)
             ]
-            per_fold.setdefault(name, []).append(fold_summary(fold, *tier_predictions(x, fold, target)))
+            per_fold.setdefault(name, []).append(fold_summary(metric, fold, *tier_predictions(x, fold, target)))
     return per_fold
 
 
 def main(argv: list[str] | None = None) -> dict:
     (args,) = HfArgumentParser(StudyArguments).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
     folds = read_folds(args.folds_dir)
-    dataset = load_from_disk(os.path.join(args.folds_dir, "fold-1", "dataset"))
-    houses = concatenate_datasets([dataset[name] for name in dataset])
+    houses = pool_houses(load_from_disk(os.path.join(args.folds_dir, "fold-1", "dataset")))
     count = min(len(photos) for photos in houses["images"])
     features = {
         os.path.basename(backbone.rstrip("/")): {

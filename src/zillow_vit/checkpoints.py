@@ -125,8 +125,12 @@ def run_argument_changes(
         return None
     with open(path) as file:
         recorded = json.load(file)
+
+    def then(name: str):
+        return recorded[name] if name in recorded else (defaults or {}).get(name)
+
     return [
-        f"{name} {recorded[name]!r} there, {arguments.get(name)!r} now"
+        f"{name} {then(name)!r} there, {arguments.get(name)!r} now"
         for name in sorted(recorded.keys() | arguments.keys())
-        if name not in allowed and recorded.setdefault(name, (defaults or {}).get(name)) != arguments.get(name)
+        if name not in allowed and then(name) != arguments.get(name)
     ]

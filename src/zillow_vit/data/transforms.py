@@ -57,7 +57,7 @@ def transformers_input(source) -> tuple[int, int, int | None]:
         return size["height"], size["width"], None
     shortest_edge = size["shortest_edge"]
     if crop_pct and shortest_edge < CROP_PCT_BELOW:  # ConvNeXt: to shortest_edge / crop_pct, then the centre
-        return size["shortest_edge"], size["shortest_edge"], int(shortest_edge / crop_pct)
+        return shortest_edge, shortest_edge, int(shortest_edge / crop_pct)
     return shortest_edge, shortest_edge, shortest_edge
 
 
