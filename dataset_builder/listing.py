@@ -65,6 +65,8 @@ LISTING_DEADLINE = 600.0  # seconds a listing URL may take in all; a server drip
 MAX_ID_LENGTH = 128
 MAX_PRICE_DIGITS = 15  # a price of 10^15 dollars or more is a mistake, not a house
 MAX_SEARCH_DEPTH = 6
+# arrays a house's own page lists other houses under (Zillow's nearbyHomes, comps, similar listings)
+NEIGHBOUR_KEYS = re.compile(r"nearby|neighbo|similar|comparable|comps|recommend|related", re.IGNORECASE)
 _SUFFIX_MULTIPLIERS = {"k": 1e3, "m": 1e6, "b": 1e9}
 _PRICE_PATTERN = re.compile(
     r"^\$?\s*(?P<whole>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<fraction>[0-9]+))?\s*(?P<suffix>[kmb]?)\+?$",
@@ -237,15 +239,20 @@ def _has(record, path: str) -> bool:
 def house_records(document, source: str, names: FieldNames) -> list:
     """The house records of a document: a top-level array as is; a lone house as a list of one (an object with a
     field of each of the three kinds, id, price and photos, even if it holds arrays of other houses, such as a detail
-    page's neighbours; or with two kinds and no array of objects showing any); inside an object, every array of
-    objects that shows the most of the three kinds, in document order, or else its only array of objects."""
+    page's neighbours; or with two kinds and no array of objects showing any outside keys naming neighbours, such as
+    an unpriced detail page's `nearbyHomes`); inside an object, every array of objects that shows the most of the
+    three kinds, in document order, or else its only array of objects."""
     if isinstance(document, list):
         return document
     if not isinstance(document, dict):
         raise ListingFormatError(f"{redact(source)}: expected houses, got {_json_type(document)}")
-    scored = list(_scored_arrays(document, names, MAX_SEARCH_DEPTH))
-    best = max((score for score, _ in scored), default=0)
     own = sum(any(value_at(document, path) is not None for path in names.candidates(kind)) for kind in _KIND_NAMES)
+    scored = [
+        (score, array)
+        for path, score, array in _scored_arrays(document, names, MAX_SEARCH_DEPTH)
+        if own < 2 or not NEIGHBOUR_KEYS.search(path)
+    ]
+    best = max((score for score, _ in scored), default=0)
     if own == len(_KIND_NAMES) or (own >= 2 and best == 0):
         return [document]
     if best == 0:  # no known field anywhere: the one array of objects, if it is one, with fields to name
@@ -259,17 +266,22 @@ def house_records(document, source: str, names: FieldNames) -> list:
     return [record for score, array in scored if score == best for record in array]
 
 
-def _scored_arrays(node, names: FieldNames, depth: int):
-    """(kinds of field shown, array) for the arrays of objects inside `node`; an array showing none is
-    searched further (it may hold pages of houses), one showing some is not (it holds houses)."""
+def _scored_arrays(node, names: FieldNames, depth: int, path: str = ""):
+    """(dotted path of keys it sits under, kinds of field shown, array) for the arrays of objects inside `node`; an
+    array showing none is searched further (it may hold pages of houses), one showing some is not (it holds houses)."""
     if depth < 0:
         return
-    for value in node.values() if isinstance(node, dict) else node:
+    entries = (
+        ((f"{path}.{key}", value) for key, value in node.items())
+        if isinstance(node, dict)
+        else ((path, item) for item in node)
+    )
+    for where, value in entries:
         score = _kinds_shown(value, names) if isinstance(value, list) else 0
         if score:
-            yield score, value
+            yield where, score, value
         elif isinstance(value, (dict, list)):
-            yield from _scored_arrays(value, names, depth - 1)
+            yield from _scored_arrays(value, names, depth - 1, where)
 
 
 def _object_arrays(node, depth: int):

@@ -138,6 +138,26 @@ def test_a_lone_house_holding_its_neighbours_is_read_as_itself(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "neighbours_at",
+    [("nearbyHomes",), ("comps", "results"), ("data", "similarHomes")],
+    ids=lambda keys: ".".join(keys),
+)
+def test_an_unpriced_detail_page_is_read_as_itself_not_as_its_priced_neighbours(tmp_path, neighbours_at):
+    path = tmp_path / "detail.json"
+    page = {"zpid": 111, "photos": ["a.jpg"]}
+    node = page
+    for key in neighbours_at[:-1]:
+        node = node.setdefault(key, {})
+    node[neighbours_at[-1]] = [{"zpid": n, "price": 600_000, "imgSrc": "n.jpg"} for n in (222, 333)]
+    path.write_text(json.dumps(page))
+    assert [(listing.house_id, listing.price) for listing in read_listings(str(path), require_price=False)] == [
+        ("111", None)
+    ]
+    with pytest.raises(ListingFormatError, match="no record has a price field"):
+        read_listings(str(path))
+
+
+@pytest.mark.parametrize(
     ("house", "reason"),
     [
         ({"zpid": 1, "price": 5, "pictures": [{"url": "a.jpg"}]}, r"no record has a photo field .* --images_field"),
