@@ -27,9 +27,9 @@ from PIL import Image
 from transformers import HfArgumentParser, pipeline
 
 from dataset_builder import DatasetOptions, ListingFormatError, PhotoStore
-from dataset_builder.report import shortened, tier_ranges
+from dataset_builder.report import tier_ranges
 from zillow_vit.cli import check_location
-from zillow_vit.data import photo_cache_dir, read_model_listing, stored_short_side
+from zillow_vit.data import fetch_relisted_photos, model_houses, photo_cache_dir, stored_short_side
 from zillow_vit.models.image_processing_house import open_photo, upright_rgb
 
 logger = logging.getLogger(__name__)
@@ -95,11 +95,11 @@ def open_photos(locations: list[str], max_photos: int) -> tuple[list[Image.Image
 
 
 def listing_house(listing: str, house_id: str, house_tier, max_photos: int) -> tuple[list[str], dict, list[str]]:
-    """House `house_id` of the listing export `listing` (a path, or on a Space a URL) as `predict.py` reads it: its
-    first `max_photos` photos fetched and stored as the model's training photos were (`PhotoStore` at the
-    processor's `max_short_side`; tracking pixels and broken photos dropped), in listing order, of its first record
-    with a usable photo; the facts of the model's `config.listing_facts`; and a note per photo left out (refused or
-    failed, each once)."""
+    """House `house_id` of the listing export `listing` (a path, or on a Space a URL) as `predict.py` reads it
+    (`fetch_relisted_photos`): its first `max_photos` usable photos in listing order, stored as the model's training
+    photos were (`PhotoStore` at the processor's `max_short_side`; tracking pixels and broken photos dropped, each
+    replaced by the next in line), of its first record with a usable photo; the facts of the model's
+    `config.listing_facts`; and a note per photo left out (refused or failed, each once)."""
     if not listing or not house_id:
         raise BadInput("Give a listing export (path or URL) and a house id.")
     if ON_A_SPACE and not is_url(listing):
@@ -107,29 +107,21 @@ def listing_house(listing: str, house_id: str, house_tier, max_photos: int) -> t
     options = DatasetOptions()
     short_side = stored_short_side([house_tier.image_processor], options)
     try:
-        houses = read_model_listing(listing, house_tier.model.config.listing_facts, options, short_side)
+        houses = model_houses(listing, house_tier.model.config.listing_facts, options, short_side)
     except ListingFormatError as error:
         raise BadInput(f"Cannot read the listing: {error}") from error
-    records = [(house, facts) for house, facts in houses if house.house_id == house_id.strip()]
+    records = [house for house in houses if house.house_id == house_id.strip()]
     if not records:
         raise BadInput(f"House {house_id!r}: not in the listing.")
-    store, results, dropped = PhotoStore(photo_cache_dir(options), short_side, options), {}, {}
-    problem = records[-1][0].problem
-    for house, facts in records:  # a relisting: its first record with a usable photo, as predict.py scores it
-        if house.problem and house.repeat_of is None:
-            continue
-        dropped.update((photo, reason) for photo, reason in house.refused_photos)
-        photos = house.photos[:max_photos]
-        new = [photo for photo in photos if photo not in results]
-        if new:
-            results.update(store.prepare(new))
-        dropped.update((photo, results[photo].error) for photo in photos if not results[photo].path)
-        stored = [results[photo].path for photo in photos if results[photo].path]
-        notes = [f"{shortened(photo)}: {reason}" for photo, reason in dropped.items()]
-        if stored:
-            return stored, facts, notes
-        problem = f"no usable photos ({'; '.join(notes)})"
-    raise BadInput(f"House {house_id!r}: {problem}.")
+    fetch_relisted_photos(records, PhotoStore(photo_cache_dir(options), short_side, options), max_photos)
+    scored = next((index for index, house in enumerate(records) if house.problem is None), None)
+    tried = records if scored is None else records[: scored + 1]
+    dropped = {note["photo"]: note["reason"] for house in tried for note in house.dropped}
+    notes = [f"{photo}: {reason}" for photo, reason in dropped.items()]
+    if scored is None:
+        problem = f"no usable photos ({'; '.join(notes)})" if notes else records[0].problem
+        raise BadInput(f"House {house_id!r}: {problem}.")
+    return records[scored].stored, records[scored].facts, notes
 
 
 def tell_tier(

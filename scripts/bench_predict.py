@@ -23,6 +23,7 @@ from transformers import HfArgumentParser
 
 from dataset_builder import FetchSettings, PhotoStore
 from zillow_vit.benchmarking import load_summary, machine_summary, print_table, stored_photo
+from zillow_vit.data import fetch_relisted_photos
 from zillow_vit.recipes import MODELS
 
 PREDICT_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "predict.py")
@@ -94,9 +95,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     def houses():
         return predict.houses_to_score(predict_args, options, model.config.listing_facts)
 
-    cold_seconds, _ = timed(predict.fetch_relisted_photos, houses(), store, model.config.max_photos)
+    cold_seconds, _ = timed(fetch_relisted_photos, houses(), store, model.config.max_photos)
     scored = houses()
-    fetch_seconds, _ = timed(predict.fetch_relisted_photos, scored, store, model.config.max_photos)
+    fetch_seconds, _ = timed(fetch_relisted_photos, scored, store, model.config.max_photos)
     batches = [scored[start : start + args.batch_size] for start in range(0, len(scored), args.batch_size)]
 
     def preprocess():

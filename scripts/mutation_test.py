@@ -554,12 +554,6 @@ TARGETS = {
                 ("tests/test_predict_listing.py",),
             ),
             (
-                "relisting_not_tried_in_predict",
-                "None if listing.repeat_of is not None else listing.problem,",
-                "listing.problem,",
-                ("tests/test_predict_listing.py",),
-            ),
-            (
                 "predict_reads_the_first_house",
                 "houses = [house for house in houses if house.house_id == args.house_id.strip()]",
                 "houses = houses[:1]",
@@ -576,6 +570,18 @@ TARGETS = {
                 "return max(short_sides) if all(short_sides) else options.image_short_side",
                 "return options.image_short_side",
                 ("tests/test_run_consistency.py::test_a_run_reads_photos_at_the_resolution_its_build_stored_them",),
+            ),
+            (
+                "relisting_not_tried_in_predict",
+                "None if listing.repeat_of is not None else listing.problem,",
+                "listing.problem,",
+                ("tests/test_predict_listing.py",),
+            ),
+            (
+                "app_reads_no_photo_beyond_the_first_few",
+                "                wanted[index] = house.photos[tried[index] : tried[index] + needed]",
+                "                wanted[index] = house.photos[tried[index] : max_photos]",
+                ("tests/test_fact_tokens.py::test_the_app_reads_a_listed_house_as_predict_reads_it",),
             ),
         )
         + mutations(

@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import sys
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import torch
@@ -38,9 +37,8 @@ from transformers import HfArgumentParser
 
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
 from dataset_builder import DataError, DatasetOptions, PhotoStore, price_tier
-from dataset_builder.report import shortened
 from zillow_vit.cli import check_location, run_script, usage_error
-from zillow_vit.data import photo_cache_dir, read_model_listing, stored_short_side
+from zillow_vit.data import House, fetch_relisted_photos, model_houses, photo_cache_dir, stored_short_side
 from zillow_vit.ensemble import combined, load_members
 from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.models.pipeline_house import house_result
@@ -75,20 +73,6 @@ class PredictArguments:
     )  # fmt: skip
 
 
-@dataclass
-class House:
-    """A house to score: its photos in listing order, and its price when the listing has one."""
-
-    house_id: str
-    photos: list[str]
-    price: float | None = None
-    facts: dict = field(default_factory=dict)  # name -> value of the model's listing facts (None: missing)
-    problem: str | None = None
-    dropped: list[dict] = field(default_factory=list)  # {"photo", "reason"} of each unusable photo tried
-    stored: list[str] = field(default_factory=list)  # paths of the usable photos read, at most max_photos
-    repeat: str | None = None  # a repeat of an earlier record's id: the "duplicate id" reason, if that one is scored
-
-
 def houses_to_score(
     args: PredictArguments, options: DatasetOptions, listing_facts: list[dict], short_side: int | None = None
 ) -> list[House]:
@@ -97,74 +81,12 @@ def houses_to_score(
     `fetch_relisted_photos`."""
     if args.listing is None:
         return [House("photos", args.photos, facts=json.loads(args.facts or "{}"))]
-    houses = [
-        House(
-            listing.house_id,
-            listing.photos,
-            listing.price,
-            facts,
-            None if listing.repeat_of is not None else listing.problem,  # a repeat is tried if those before fail
-            [{"photo": shortened(photo), "reason": reason} for photo, reason in listing.refused_photos],
-            repeat=listing.problem if listing.repeat_of is not None else None,
-        )
-        for listing, facts in read_model_listing(args.listing, listing_facts, options, short_side)
-    ]
+    houses = model_houses(args.listing, listing_facts, options, short_side)
     if args.house_id is not None:
         houses = [house for house in houses if house.house_id == args.house_id.strip()]
         if not houses:
             raise DataError(f"House {args.house_id!r} of {args.listing}: not found")
     return houses
-
-
-def fetch_photos(houses: list[House], store: PhotoStore, max_photos: int, results: dict) -> None:
-    """Give each house its first `max_photos` usable photos in listing order: the first `max_photos` are fetched, and
-    for each one that fails the next in line, until enough are usable or none is left. `results` (location ->
-    `PhotoResult`) holds the photos fetched before, which are not fetched again; it gains this call's."""
-    tried = [0] * len(houses)  # by position: ids need not be unique
-    while True:
-        wanted = {}
-        for index, house in enumerate(houses):
-            if house.problem is None:
-                needed = max_photos - len(house.stored)
-                wanted[index] = house.photos[tried[index] : tried[index] + needed]
-        locations = [photo for photos in wanted.values() for photo in photos]
-        if not locations:
-            break
-        new = [photo for photo in locations if photo not in results]
-        if new:
-            results.update(store.prepare(new))
-        for index, photos in wanted.items():
-            house = houses[index]
-            for photo in photos:
-                result = results[photo]
-                if result.path:
-                    house.stored.append(result.path)
-                else:
-                    house.dropped.append({"photo": shortened(photo), "reason": result.error})
-                    logger.warning("House %s: dropped photo %s (%s)", house.house_id, photo, result.error)
-            tried[index] += len(photos)
-    for house in houses:
-        if house.problem is None and not house.stored:
-            house.problem = f"no usable photos ({len(house.dropped)} failed)"
-
-
-def fetch_relisted_photos(houses: list[House], store: PhotoStore, max_photos: int) -> None:
-    """`fetch_photos` for a listing whose ids may repeat: a repeated id is one house, as a build keeps it, scored on
-    its first record with a usable photo; a later record is fetched only when those before it have none, and any
-    other later record is a duplicate."""
-    waiting = defaultdict(list)  # id -> its records still to try, in listing order
-    for house in houses:
-        if house.problem is None:
-            waiting[house.house_id].append(house)
-    scored, results = {}, {}
-    while waiting:
-        batch = [records.pop(0) for records in waiting.values()]
-        fetch_photos(batch, store, max_photos, results)
-        scored.update((house.house_id, house) for house in batch if house.problem is None)
-        waiting = {house_id: records for house_id, records in waiting.items() if house_id not in scored and records}
-    for house in houses:
-        if house.problem is None and scored[house.house_id] is not house:
-            house.problem = house.repeat
 
 
 def mean_or_none(tensors: list[torch.Tensor | None]) -> torch.Tensor | None:

@@ -377,13 +377,15 @@ def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos,
 
 def test_the_app_reads_a_listed_house_as_predict_reads_it(runs, colour_photos, tmp_path, monkeypatch):
     """The demo's listing tab gives a house what predict.py gives it: the facts of the config, the photos stored
-    as predict.py stores them (a tracking pixel dropped), and a relisted house's first record with a usable photo."""
+    as predict.py stores them (a tracking pixel dropped and the next photo in line read instead), and a relisted
+    house's first record with a usable photo."""
     pytest.importorskip("gradio", reason="needs the app extra: pip install -e '.[app]'")
     app, run = load_script("app"), str(runs["both"][0])
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "datasets-cache"))
     photo(COLOURS[0]).save(tmp_path / "red.png")
-    Image.new("RGB", (1, 1), COLOURS[2]).save(tmp_path / "pixel.png")  # a blue tracking pixel before the photo
-    records = [{"id": f"area {area:.0f}", "images": ["pixel.png", "red.png"],
+    photo(COLOURS[0]).save(tmp_path / "red-2.png")
+    Image.new("RGB", (1, 1), COLOURS[2]).save(tmp_path / "pixel.png")  # a blue tracking pixel before the photos
+    records = [{"id": f"area {area:.0f}", "images": ["pixel.png", "red.png", "red-2.png"],
                 "hdpData": {"homeInfo": {"livingArea": area}}} for area in AREAS]  # fmt: skip
     records[1:1] = [{"id": "area 3600", "images": ["missing.png", "ftp://x.test/a.jpg"]}]  # listed before, no photo
     listing = tmp_path / "export.json"
@@ -393,8 +395,9 @@ def test_the_app_reads_a_listed_house_as_predict_reads_it(runs, colour_photos, t
     assert [row["tier"] for row in rows] == ["cheap", None, "cheap", "average"]  # red: levels 0 + area level
     house_tier = app.house_pipeline(run)
     for row in rows[:1] + rows[2:]:
-        stored, facts, dropped = app.listing_house(str(listing), row["id"], house_tier, 4)
-        photos, _ = app.open_photos(stored, 4)
+        stored, facts, dropped = app.listing_house(str(listing), row["id"], house_tier, 2)
+        assert len(stored) == 2  # the first 2 usable photos: the pixel's place taken by the next in line
+        photos, _ = app.open_photos(stored, 2)
         verdict, probabilities, _ = app.tell_tier(house_tier, photos, dropped, facts)
         assert f"Tier: **{row['tier']}**" in verdict and "Left out: " in verdict and "pixel.png" in verdict
         assert probabilities == pytest.approx(row["probabilities"], abs=1e-5)
