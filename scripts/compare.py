@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from datasets import DatasetDict, load_from_disk
-from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoModelForImageClassification, HfArgumentParser
+from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassification, HfArgumentParser
 
 from dataset_builder import BuildReport
 from dataset_builder.folds import fold_dataset, pool_houses
@@ -45,7 +45,7 @@ from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
 from zillow_vit.hub import without_machine_paths
 from zillow_vit.metrics import load_tier_metric
-from zillow_vit.models import HEAD_TYPES
+from zillow_vit.models import HEAD_TYPES, load_backbone
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 
 FLIP_TTA = " + flip TTA"  # the suffix of a row read with flip test-time augmentation
@@ -368,7 +368,7 @@ def house_features(
         kinds[name + FLIP_TTA * mirrored] = lambda backbone=backbone, mirrored=mirrored, reading=reading: (
             baselines.backbone_features(
                 houses,
-                AutoModel.from_pretrained(backbone),
+                load_backbone(backbone),
                 processor_for_backbone(backbone).photo_transform(),
                 mirrored=mirrored,
                 reading=reading,

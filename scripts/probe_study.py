@@ -30,7 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torchvision.transforms import v2
 from tqdm import tqdm
-from transformers import AutoModel, HfArgumentParser
+from transformers import HfArgumentParser
 
 from dataset_builder import BuildReport, price_tier
 from dataset_builder.folds import pool_houses
@@ -38,6 +38,7 @@ from zillow_vit import baselines, reporting
 from zillow_vit.cli import run_script, usage_error
 from zillow_vit.data import processor_for_backbone
 from zillow_vit.metrics import load_tier_metric
+from zillow_vit.models import load_backbone
 from zillow_vit.models.house_inputs import encode_photos
 
 RIDGE_ALPHAS = (1e1, 1e2, 3e2, 1e3, 3e3, 1e4, 3e4, 1e5)
@@ -75,7 +76,7 @@ def whole_photo_transform(backbone: str) -> v2.Compose:
 @torch.no_grad()
 def photo_features(houses, backbone: str, view: str, mirrored: bool) -> list[np.ndarray]:
     """Per house, its photos' frozen pooled features `(photos, features)`, in listing order."""
-    model = AutoModel.from_pretrained(backbone).eval()
+    model = load_backbone(backbone).eval()
     if view == "centre crop":
         transform = processor_for_backbone(backbone).photo_transform()
     else:

@@ -4,9 +4,20 @@ import json
 
 import pytest
 import torch
+import transformers
 from PIL import Image
-from transformers import AutoImageProcessor, AutoModel, TimmWrapperConfig, TimmWrapperModel, TrainingArguments
+from transformers import (
+    AutoImageProcessor,
+    AutoModel,
+    AutoModelForImageClassification,
+    TimmWrapperConfig,
+    TimmWrapperModel,
+    TrainingArguments,
+)
 
+from zillow_vit import baselines
+from zillow_vit.data import processor_for_backbone
+from zillow_vit.models import load_backbone
 from zillow_vit.recipes import MODELS
 from zillow_vit.training import backbone_depths, backbone_optimizer
 
@@ -275,3 +286,68 @@ def test_whole_photos_are_refused_for_a_backbone_of_fixed_input_size(backbones, 
     error = capsys.readouterr().err
     assert refused.value.code == 2
     assert "--whole_photo: the backbone" in error and "cannot read 32 x 48 photos" in error
+
+
+TINY_VIT = {"image_size": 32, "patch_size": 8, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+            "intermediate_size": 64}  # fmt: skip
+TINY_TEXT = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
+CROP = {"shortest_edge": 32}, {"height": 32, "width": 32}
+HUB_FAMILIES = {  # (model, image processor, the part of its weights that encodes photos)
+    "resnet": (  # pooled output (n, C, 1, 1)
+        lambda: transformers.ResNetModel(
+            transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 16], depths=[1, 1])
+        ),
+        lambda: transformers.ConvNextImageProcessor(size=CROP[0]),
+        "",
+    ),
+    "clip": (  # a vision-language model: its vision tower only
+        lambda: transformers.CLIPModel(transformers.CLIPConfig(vision_config=TINY_VIT, text_config=TINY_TEXT)),
+        lambda: transformers.CLIPImageProcessor(size=CROP[0], crop_size=CROP[1]),
+        "vision_model.",
+    ),
+    "siglip": (
+        lambda: transformers.SiglipModel(transformers.SiglipConfig(vision_config=TINY_VIT, text_config=TINY_TEXT)),
+        lambda: transformers.SiglipImageProcessor(size=CROP[1]),
+        "vision_model.",
+    ),
+    "mobilevit": (  # pooled width: the neck's last size, not hidden_sizes[-1]
+        lambda: transformers.MobileViTModel(
+            transformers.MobileViTConfig(image_size=32, hidden_sizes=[16] * 3, neck_hidden_sizes=[8] * 6 + [24])
+        ),
+        lambda: transformers.MobileViTImageProcessor(size=CROP[0], crop_size=CROP[1]),
+        "",
+    ),
+    "mobilenet_v2": (  # no width field in its config
+        lambda: transformers.MobileNetV2Model(transformers.MobileNetV2Config(image_size=32, depth_multiplier=0.25)),
+        lambda: transformers.MobileNetV2ImageProcessor(size=CROP[0], crop_size=CROP[1]),
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("family", sorted(HUB_FAMILIES))
+def test_a_hub_backbone_of_another_family_becomes_the_photo_encoder(family, tmp_path):
+    """Its image encoder's pretrained weights (a vision-language model's vision tower) encode each photo to one
+    vector, in the model and in the probe alike; the house model saves and loads to equal outputs."""
+    make_model, make_processor, tower = HUB_FAMILIES[family]
+    torch.manual_seed(0)
+    folder = str(tmp_path / family)
+    make_model().save_pretrained(folder)
+    make_processor().save_pretrained(folder)
+    model = ENTRY.model_class.from_backbone(folder, **ENTRY.config_kwargs("tiny")).eval()
+    assert same_weights(
+        model.backbone.state_dict(), part(encoder_state(folder), tower) if tower else encoder_state(folder)
+    )
+    processor = processor_for_backbone(folder)
+    photos = [[Image.new("RGB", (48, 32), (200, 30, 30)), Image.new("RGB", (48, 32), (30, 30, 200))]]
+    inputs = processor(photos)
+    logits = model(**inputs).logits
+    assert logits.shape == (1, 3) and torch.isfinite(logits).all()
+    model.save_pretrained(tmp_path / "house")
+    processor.save_pretrained(tmp_path / "house")
+    assert torch.equal(
+        AutoModelForImageClassification.from_pretrained(tmp_path / "house").eval()(**inputs).logits, logits
+    )
+    with torch.no_grad():
+        features = baselines.photo_features(load_backbone(folder).eval(), inputs["pixel_values"][0])
+    assert features.shape == (2, model.photo_encoder.projection.in_features)

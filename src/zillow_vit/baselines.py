@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .models.house_inputs import encode_photos
+from .models.modeling_multi_image_pretrained import pooled_features
 
 REGULARISATION_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 BOOSTING_GRID = tuple(
@@ -67,10 +68,10 @@ def photo_features(backbone, pixel_values: torch.Tensor, reading: str = "pooled"
     if reading not in PROBE_READINGS:
         raise ValueError(f"reading must be one of {PROBE_READINGS}, got {reading!r}")
     if reading == "pooled":
-        return backbone(pixel_values=pixel_values).pooler_output
+        return pooled_features(backbone(pixel_values=pixel_values))
     outputs = backbone(pixel_values=pixel_values, output_hidden_states=True)
     stages = [state.mean(dim=(2, 3)) if state.dim() == 4 else state.mean(dim=1) for state in outputs.hidden_states]
-    return torch.cat([outputs.pooler_output, *stages], dim=1)
+    return torch.cat([pooled_features(outputs), *stages], dim=1)
 
 
 @torch.no_grad()

@@ -13,7 +13,7 @@ from .configuration_multi_image_pretrained import MultiImagePretrainedConfig
 from .configuration_multi_image_vit import MultiImageViTConfig
 from .image_processing_house import HousePhotoProcessor
 from .modeling_house_cnn import HouseCNNForImageClassification
-from .modeling_multi_image_pretrained import MultiImagePretrainedForImageClassification
+from .modeling_multi_image_pretrained import MultiImagePretrainedForImageClassification, load_backbone
 from .modeling_multi_image_vit import MultiImageViTForImageClassification, MultiPhotoHouseClassifier
 from .tier_heads import HEAD_TYPES, HouseClassifierOutput
 
@@ -49,5 +49,6 @@ __all__ = [
     "MultiImageViTConfig",
     "MultiImageViTForImageClassification",
     "MultiPhotoHouseClassifier",
+    "load_backbone",
     "register_auto_classes",
 ]

@@ -3,22 +3,46 @@ multi-image ViT reads the house. All backbone weights are trainable; the new lay
 
 import torch
 from torch import nn
-from transformers import AutoModel, PreTrainedModel
+from transformers import AutoConfig, AutoModel, PreTrainedModel
+from transformers.models.auto.modeling_auto import MODEL_MAPPING
 
 from .configuration_multi_image_pretrained import MultiImagePretrainedConfig
 from .modeling_multi_image_vit import MultiPhotoHouseClassifier
 
 
+def load_backbone(backbone: str) -> PreTrainedModel:
+    """The image encoder of `backbone` (Hub id or folder) with its pretrained weights: the model `AutoModel` loads,
+    or of a vision-language model (CLIP, SigLIP: a config with a `vision_config`) its vision tower alone."""
+    vision_config = getattr(AutoConfig.from_pretrained(backbone), "vision_config", None)
+    if vision_config is None:
+        return AutoModel.from_pretrained(backbone)
+    return MODEL_MAPPING[type(vision_config)].from_pretrained(backbone)
+
+
+def pooled_features(outputs) -> torch.Tensor:
+    """`(n, features)` from a backbone's output: its pooled output (a CNN's `(n, C, 1, 1)` pool flattened), or its
+    first token when it has none."""
+    pooled = getattr(outputs, "pooler_output", None)
+    return outputs.last_hidden_state[:, 0] if pooled is None else pooled.flatten(1)
+
+
+@torch.no_grad()
 def photo_feature_size(backbone: PreTrainedModel) -> int:
-    """Width of the backbone's pooled output."""
+    """Width of the backbone's pooled output, read from one blank photo at its input size in eval mode (no
+    batch-norm statistic moves): configs name it in too many ways (`hidden_size`, `hidden_sizes`, `hidden_dim`, a
+    MobileViT's neck) to be read from them."""
     if hasattr(backbone, "timm_model"):
         return backbone.timm_model.num_features
-    config = backbone.config
-    if isinstance(getattr(config, "hidden_size", None), int):
-        return config.hidden_size
-    if getattr(config, "hidden_sizes", None):
-        return config.hidden_sizes[-1]
-    raise ValueError(f"Cannot tell the feature width of a {type(backbone).__name__} backbone.")
+    config, training = backbone.config, backbone.training
+    size = getattr(config, "image_size", 224)
+    height, width = (size, size) if isinstance(size, int) else size
+    parameter = next(backbone.parameters())
+    photo = torch.zeros(1, getattr(config, "num_channels", 3), height, width, device=parameter.device)
+    backbone.eval()
+    try:
+        return pooled_features(backbone(pixel_values=photo.to(parameter.dtype))).shape[-1]
+    finally:
+        backbone.train(training)
 
 
 class BackbonePhotoEncoder(nn.Module):
@@ -31,10 +55,7 @@ class BackbonePhotoEncoder(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        outputs = self.backbone(pixel_values=pixel_values)
-        pooled = getattr(outputs, "pooler_output", None)
-        pooled = pooled if pooled is not None else outputs.last_hidden_state[:, 0]
-        return self.dropout(self.projection(pooled))
+        return self.dropout(self.projection(pooled_features(self.backbone(pixel_values=pixel_values))))
 
 
 class MultiImagePretrainedForImageClassification(MultiPhotoHouseClassifier):
@@ -55,10 +76,10 @@ class MultiImagePretrainedForImageClassification(MultiPhotoHouseClassifier):
     @classmethod
     def from_backbone(cls, backbone: str, **config_kwargs) -> "MultiImagePretrainedForImageClassification":
         """A new model whose photo encoder holds the weights of `backbone` (Hub id or local folder)."""
-        pretrained = AutoModel.from_pretrained(backbone)
+        pretrained = load_backbone(backbone)
         model = cls(cls.config_class(encoder=pretrained.config, backbone=backbone, **config_kwargs))
         model.backbone.load_state_dict(pretrained.state_dict())
         return model
 
 
-__all__ = ["MultiImagePretrainedForImageClassification"]
+__all__ = ["MultiImagePretrainedForImageClassification", "load_backbone", "pooled_features"]
