@@ -41,6 +41,10 @@ for folder in sys.argv[2:]:
         "model_tiers": tiers,
         "one_photo": pipeline("image-classification", model=folder, trust_remote_code=True)(houses[0][0]),
     }
+    resaved = folder + "-resaved"  # a Hub user's save of the model loaded as remote code keeps its pipeline
+    model.save_pretrained(resaved)
+    processor.save_pretrained(resaved)
+    found[folder]["resaved"] = pipeline(model=resaved, trust_remote_code=True)(houses)
 print(json.dumps(found))
 """
 )
@@ -121,6 +125,7 @@ def test_pipeline_without_the_project_gives_the_tier_of_model_and_processor(save
         remote = found[str(folder)]
         assert [house["tier"] for house in remote["pipeline"]] == remote["model_tiers"], name
         assert {label["label"] for label in remote["one_photo"]} == set(TIER_NAMES), name
+        assert remote["resaved"] == remote["pipeline"], name
 
 
 def test_a_house_gives_one_result_and_houses_a_list(saved_models, houses):

@@ -7,7 +7,6 @@ shared as Parquet with the image bytes embedded, which the Hub viewer reads. Wha
 of this machine: cards, reports and JSON files name a local file by its name only (`without_machine_paths`).
 """
 
-import functools
 import json
 import math
 import os
@@ -28,7 +27,6 @@ from huggingface_hub import (
 )
 from huggingface_hub.utils import filter_repo_objects
 from transformers import AutoModelForImageClassification
-from transformers.dynamic_module_utils import custom_object_save
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from dataset_builder import SYNTHETIC, TIER_NAMES, BuildReport
@@ -64,15 +62,13 @@ def prepare_for_hub(model) -> None:
     """Make every later save of `model` (Trainer checkpoints too) load as Hub custom code, pipeline included.
 
     Registers the config, the model class and the image processor for the Auto classes (`save_pretrained` then
-    writes `auto_map` and copies their .py files), names the house pipeline in `config.custom_pipelines`, and wraps
-    this model's `save_pretrained` to copy pipeline_house.py as well: no module that transformers copies imports it.
+    writes `auto_map` and copies their .py files and what they import relatively, pipeline_house.py included) and
+    names the house pipeline in `config.custom_pipelines`.
     """
     model.config.register_for_auto_class()
     model.register_for_auto_class("AutoModelForImageClassification")
     HousePhotoProcessor.register_for_auto_class("AutoImageProcessor")
     model.config.custom_pipelines = register_house_pipeline()
-    if "save_pretrained" not in vars(model):
-        model.save_pretrained = functools.partial(save_with_pipeline_code, model.save_pretrained)
 
 
 def register_house_pipeline() -> dict:
@@ -91,13 +87,6 @@ def register_house_pipeline() -> dict:
             "type": registered["type"],
         }
     }
-
-
-def save_with_pipeline_code(save_pretrained, save_directory, *args, is_main_process: bool = True, **kwargs):
-    """`save_pretrained`, then pipeline_house.py (and what it imports relatively) copied into `save_directory`."""
-    save_pretrained(save_directory, *args, is_main_process=is_main_process, **kwargs)
-    if is_main_process:
-        custom_object_save(HousePriceTierPipeline, save_directory)
 
 
 def without_machine_paths(text: str) -> str:

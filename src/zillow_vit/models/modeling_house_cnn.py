@@ -7,6 +7,9 @@ from transformers import initialization as init
 
 from .configuration_house_cnn import HouseCNNConfig
 from .house_inputs import encode_photos, photos_read
+from .pipeline_house import HousePriceTierPipeline  # noqa: F401  (every save of the model, a Hub user's
+
+# re-save and Trainer's checkpoints too, copies this file's relative imports: the pipeline of config.custom_pipelines)
 from .tier_heads import HouseClassifierOutput, TierHead
 
 

@@ -15,6 +15,9 @@ from .configuration_house import HouseEncoderConfig
 from .configuration_multi_image_vit import MultiImageViTConfig
 from .house_inputs import encode_photos, photos_read
 from .listing_facts import ListingFactTokenizer
+from .pipeline_house import HousePriceTierPipeline  # noqa: F401  (every save of the model, a Hub user's
+
+# re-save and Trainer's checkpoints too, copies this file's relative imports: the pipeline of config.custom_pipelines)
 from .tier_heads import HouseClassifierOutput, TierHead
 
 
