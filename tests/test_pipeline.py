@@ -143,6 +143,16 @@ def test_a_house_gives_one_result_and_houses_a_list(saved_models, houses):
     assert house_tier(houses[0][0])["photos_read"] == 1  # one photo is a house of one photo
 
 
+@pytest.mark.parametrize("name", ["vit-scratch", "vit-pretrained", "cnn"])
+def test_houses_of_different_photo_counts_batched_give_what_they_give_one_at_a_time(saved_models, houses, name):
+    house_tier = pipeline(model=str(saved_models[name]), trust_remote_code=True)
+    one_at_a_time, batched = house_tier(houses), house_tier(houses, batch_size=2)
+    for alone, together in zip(one_at_a_time, batched, strict=True):
+        assert together["tier"] == alone["tier"] and together["photos_read"] == alone["photos_read"]
+        assert together["probabilities"] == pytest.approx(alone["probabilities"], abs=1e-5)
+        assert together.get("photo_attention") == pytest.approx(alone.get("photo_attention"), abs=1e-5)
+
+
 def test_score_head_gives_a_score_and_no_probabilities(saved_models, houses):
     result = pipeline(model=str(saved_models["vit-scratch-score"]), trust_remote_code=True)(houses[2])
     assert set(result) == {"tier", "score", "photos_read", "photo_attention"}

@@ -18,12 +18,14 @@ from .image_processing_house import as_houses, open_photo
 from .listing_facts import ListingFactEncoder
 
 TASK = "house-price-tier"
+PHOTOS_KEY = "house_photos"
 
 
 class HousePriceTierPipeline(Pipeline):
     """Price tier of houses from their photos (paths, URLs or PIL images), preprocessed by the model's own
     `HousePhotoProcessor` exactly as in evaluation, and their listing facts (`{name: value}`), encoded as in training
-    from the model's `config.listing_facts`. Houses run one at a time (each may have its own photo count)."""
+    from the model's `config.listing_facts`. Houses run one at a time, or `batch_size` at a time, each padded to
+    the most photos of its batch (padding is masked: the results are the same)."""
 
     _load_processor = False
     _load_image_processor = True
@@ -52,10 +54,14 @@ class HousePriceTierPipeline(Pipeline):
         ]
         inputs = self.image_processor(photos, max_photos=config.max_photos, return_tensors="pt").to(self.dtype)
         inputs.update(facts)
+        # under a key of its own, which `batch_size` batching pads along the photos like a sequence (zeros, and
+        # `photo_mask` False): `pixel_values` it would concatenate, and houses' photo counts differ
+        inputs[PHOTOS_KEY] = inputs.pop("pixel_values")
         return inputs
 
     def _forward(self, inputs):
-        output = self.model(**inputs, output_attentions=True)
+        inputs = dict(inputs)
+        output = self.model(pixel_values=inputs.pop(PHOTOS_KEY), **inputs, output_attentions=True)
         return {
             "logits": output.logits,
             "score": output.score,
