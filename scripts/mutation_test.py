@@ -609,8 +609,8 @@ TARGETS = {
             "src/zillow_vit/models/modeling_multi_image_vit.py",
             (
                 "reads_the_first_photo_only",
-                "photos_read(pixel_values, photo_mask, self.config.max_photos)",
-                "photos_read(pixel_values, photo_mask, 1)",
+                "photos_read(pixel_values, photo_mask, self.config.max_photos, self.dtype)",
+                "photos_read(pixel_values, photo_mask, 1, self.dtype)",
                 (
                     "tests/test_multi_image_vit.py::test_tiny_model_learns_a_toy_task_and_generalises_to_new_houses",
                     "tests/test_multi_image_vit.py::test_tiny_model_learns_a_toy_task",

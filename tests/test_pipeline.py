@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 from PIL import Image
-from transformers import pipeline
+from transformers import AutoImageProcessor, AutoModelForImageClassification, pipeline
 
 from dataset_builder import TIER_NAMES
 from zillow_vit.hub import prepare_for_hub
@@ -151,6 +151,24 @@ def test_houses_of_different_photo_counts_batched_give_what_they_give_one_at_a_t
         assert together["tier"] == alone["tier"] and together["photos_read"] == alone["photos_read"]
         assert together["probabilities"] == pytest.approx(alone["probabilities"], abs=1e-5)
         assert together.get("photo_attention") == pytest.approx(alone.get("photo_attention"), abs=1e-5)
+
+
+@pytest.mark.parametrize("name", ["cnn", "vit-scratch", "vit-pretrained"])
+def test_a_model_takes_its_processors_photos_in_half_precision_answers_a_tuple_and_refuses_a_house_of_padding(
+    saved_models, houses, name
+):
+    processor = AutoImageProcessor.from_pretrained(saved_models[name])
+    inputs = processor(houses[1:])  # float32, as a Hub user's processor gives them
+    model = AutoModelForImageClassification.from_pretrained(saved_models[name]).eval()
+    half = AutoModelForImageClassification.from_pretrained(saved_models[name], dtype=torch.bfloat16).eval()
+    with torch.no_grad():
+        logits, half_logits = model(**inputs).logits, half(**inputs).logits
+        as_tuple = model(**inputs, return_dict=False)
+        assert type(as_tuple) is tuple and torch.equal(as_tuple[0], logits)
+    assert half_logits.dtype == torch.bfloat16 and torch.allclose(half_logits.float(), logits, atol=0.05)
+    inputs["photo_mask"][1] = False
+    with pytest.raises(ValueError, match=r"Houses \[1\] of the batch have no photo \(photo_mask\)"):
+        model(**inputs)
 
 
 def test_score_head_gives_a_score_and_no_probabilities(saved_models, houses):

@@ -22,16 +22,20 @@ def pad_houses(houses: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def photos_read(
-    pixel_values: torch.Tensor, photo_mask: torch.Tensor | None, max_photos: int
+    pixel_values: torch.Tensor, photo_mask: torch.Tensor | None, max_photos: int, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The photos a model reads: `(batch, channels, H, W)` taken as one photo per house, then the first
-    `max_photos` slots; the mask defaults to all photos real and becomes bool on the photos' device."""
+    """The photos a model reads, in the model's `dtype`: `(batch, channels, H, W)` taken as one photo per house, then
+    the first `max_photos` slots; the mask defaults to all photos real and becomes bool on the photos' device. A
+    house with no real photo among them is an error naming it (a model would answer for it from padding alone)."""
     if pixel_values.dim() == 4:
         pixel_values = pixel_values.unsqueeze(1)
     if photo_mask is None:
         photo_mask = torch.ones(pixel_values.shape[:2], dtype=torch.bool, device=pixel_values.device)
-    photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)
-    return pixel_values[:, :max_photos], photo_mask[:, :max_photos]
+    photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)[:, :max_photos]
+    empty = (~photo_mask.any(dim=1)).nonzero().flatten().tolist()
+    if empty:
+        raise ValueError(f"Houses {empty} of the batch have no photo (photo_mask) among the {max_photos} read.")
+    return pixel_values[:, :max_photos].to(dtype), photo_mask
 
 
 def encode_photos(encoder, photos: torch.Tensor, test_time_flip: bool, training: bool) -> torch.Tensor:

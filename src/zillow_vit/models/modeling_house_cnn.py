@@ -7,9 +7,7 @@ from transformers import initialization as init
 
 from .configuration_house_cnn import HouseCNNConfig
 from .house_inputs import encode_photos, photos_read
-from .pipeline_house import HousePriceTierPipeline  # noqa: F401  (every save of the model, a Hub user's
-
-# re-save and Trainer's checkpoints too, copies this file's relative imports: the pipeline of config.custom_pipelines)
+from .pipeline_house import HousePriceTierPipeline  # noqa: F401  (shipped with every save: config.custom_pipelines)
 from .tier_heads import HouseClassifierOutput, TierHead
 
 
@@ -57,12 +55,14 @@ class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
     ) -> HouseClassifierOutput:
         if kwargs.get("fact_values") is not None or kwargs.get("fact_codes") is not None:
             raise ValueError("The CNN reads photos only; it takes no listing facts (fact_values, fact_codes).")
-        first_photo = photos_read(pixel_values, photo_mask, self.config.max_photos)[0][:, 0]
+        return_dict = self.config.return_dict if return_dict is None else return_dict
+        first_photo = photos_read(pixel_values, photo_mask, self.config.max_photos, self.dtype)[0][:, 0]
         features = encode_photos(
             lambda photos: self.hidden(self.features(photos)), first_photo, self.config.test_time_flip, self.training
         )
         logits, score, loss = self.classifier(features, labels)
-        return HouseClassifierOutput(loss=loss, logits=logits, score=score)
+        output = HouseClassifierOutput(loss=loss, logits=logits, score=score)
+        return output if return_dict else output.to_tuple()
 
 
 __all__ = ["HouseCNNForImageClassification", "HouseCNNPreTrainedModel"]

@@ -15,9 +15,7 @@ from .configuration_house import HouseEncoderConfig
 from .configuration_multi_image_vit import MultiImageViTConfig
 from .house_inputs import encode_photos, photos_read
 from .listing_facts import ListingFactTokenizer
-from .pipeline_house import HousePriceTierPipeline  # noqa: F401  (every save of the model, a Hub user's
-
-# re-save and Trainer's checkpoints too, copies this file's relative imports: the pipeline of config.custom_pipelines)
+from .pipeline_house import HousePriceTierPipeline  # noqa: F401  (shipped with every save: config.custom_pipelines)
 from .tier_heads import HouseClassifierOutput, TierHead
 
 
@@ -297,7 +295,7 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
         return_dict = self.config.return_dict if return_dict is None else return_dict
-        pixel_values, photo_mask = photos_read(pixel_values, photo_mask, self.config.max_photos)
+        pixel_values, photo_mask = photos_read(pixel_values, photo_mask, self.config.max_photos, self.dtype)
         batch_size, num_photos = photo_mask.shape
 
         real_photo_vectors = encode_photos(
