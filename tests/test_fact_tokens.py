@@ -213,6 +213,8 @@ def test_encoder_reads_missing_unknown_and_refuses_keys_the_model_does_not_read(
     with pytest.raises(ValueError, match=r"Unknown listing facts \['area'\]: this model reads no facts"):
         ListingFactEncoder([])([{"area": 1.0}])
     assert ListingFactEncoder([])([None, {}]) == {}
+    beyond_float32 = encode([{"area": 1e308}, {"area": -(10**400)}, {"area": math.inf}])["fact_values"][:, 0]
+    assert beyond_float32.tolist() == [math.inf, -math.inf, math.inf]  # not finite: read as missing by the model
 
 
 def model_with_facts(**overrides):

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -201,3 +202,51 @@ def test_a_transparent_photo_url_reads_as_on_white(saved_models, tmp_path, serve
     from_url = house_tier(f"{serve(tmp_path).url}/plan.png")["probabilities"]
     assert from_url == pytest.approx(house_tier(str(tmp_path / "on_white.png"))["probabilities"], abs=1e-6)
     assert from_url != pytest.approx(house_tier(plan.convert("RGB"))["probabilities"], abs=1e-6)
+
+
+def test_the_processor_reads_arrays_and_tensors_as_the_same_photo(saved_models, houses):
+    processor = AutoImageProcessor.from_pretrained(saved_models["vit-scratch"])
+    photo = Image.open(houses[1][1]).convert("RGB")
+    pixels = np.array(photo)
+    expected = processor(photo)["pixel_values"]
+    for same in (pixels, torch.from_numpy(pixels).permute(2, 0, 1)):
+        assert torch.equal(processor(same)["pixel_values"], expected)
+
+
+def truncated_jpeg(path):
+    noise = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(path, quality=90)
+    path.write_bytes(path.read_bytes()[:-2000])  # its pixels cut short
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        (lambda path: None, TypeError, r"houses\[1\]\[1\]: A photo is a PIL image, .*; got NoneType"),
+        (truncated_jpeg, OSError, r"houses\[1\]\[1\]: .*/bad\.jpg: image file is truncated"),
+        (lambda path: Image.open(truncated_jpeg(path)), OSError, r"houses\[1\]\[1\]: a 64 x 48 RGB image: image file"),
+    ],
+    ids=["none", "truncated-file", "truncated-image"],
+)
+def test_a_photo_the_processor_cannot_read_is_named_by_its_place_and_location(saved_models, houses, tmp_path, bad, error, message):  # fmt: skip
+    processor = AutoImageProcessor.from_pretrained(saved_models["vit-scratch"])
+    with pytest.raises(error, match=message):
+        processor([houses[0], [houses[1][0], bad(tmp_path / "bad.jpg")]])
+
+
+def test_the_processor_refuses_per_call_options_and_empty_houses_and_keeps_a_given_size_unpadded(saved_models, houses):
+    folder = saved_models["vit-scratch"]
+    processor = AutoImageProcessor.from_pretrained(folder)
+    with pytest.raises(TypeError, match=r"takes no per-call \['do_normalize', 'size'\]"):
+        processor(houses[0], size={"height": 64, "width": 64}, do_normalize=False)
+    with pytest.raises(ValueError, match=r"houses \[1\] have none"):
+        processor([houses[0], []])
+    larger = AutoImageProcessor.from_pretrained(folder, size={"height": 64, "width": 64})
+    white = larger(Image.new("RGB", (48, 40), "white"))["pixel_values"]
+    assert white.shape[-2:] == (64, 64) and torch.allclose(white, torch.ones_like(white))  # no black border
+
+
+def test_a_generator_of_houses_gives_an_iterator_of_their_results(saved_models, houses):
+    house_tier = pipeline(model=str(saved_models["vit-scratch"]), trust_remote_code=True)
+    assert list(house_tier(house for house in houses)) == house_tier(houses)

@@ -55,7 +55,8 @@ class HousePhotoProcessor(BaseImageProcessor):
     ):
         super().__init__(**kwargs)
         self.size = dict(size or {"height": 224, "width": 224})
-        self.shortest_edge = shortest_edge or min(self.size["height"], self.size["width"])
+        # never below the input's short side (a `size` given alone would pad the crop with black)
+        self.shortest_edge = max(shortest_edge or 0, min(self.size["height"], self.size["width"]))
         self.image_mean = list(image_mean or [0.5, 0.5, 0.5])
         self.image_std = list(image_std or [0.5, 0.5, 0.5])
         self.max_short_side = max_short_side
@@ -78,13 +79,25 @@ class HousePhotoProcessor(BaseImageProcessor):
             ]
         )
 
-    def preprocess(self, images, max_photos: int | None = None, return_tensors="pt", **kwargs) -> BatchFeature:
-        """`pixel_values` `(houses, photos, 3, height, width)`, zero-padded, and `photo_mask` `(houses, photos)`."""
+    def preprocess(self, images, max_photos: int | None = None, return_tensors="pt", **options) -> BatchFeature:
+        """`pixel_values` `(houses, photos, 3, height, width)`, zero-padded, and `photo_mask` `(houses, photos)`. A
+        photo that cannot be read is an error naming it (`houses[h][p]`, and its location)."""
+        if options:
+            raise TypeError(
+                f"{type(self).__name__} takes no per-call {sorted(options)}: the model reads photos as it was trained "
+                "(its processor's saved settings)"
+            )
         houses = as_houses(images)
-        if any(not photos for photos in houses):
-            raise ValueError("Every house needs at least one photo.")
+        empty = [index for index, photos in enumerate(houses) if not photos]
+        if empty:
+            raise ValueError(f"Every house needs at least one photo; houses {empty} have none.")
         transform = self.photo_transform()
-        tensors = [torch.stack([transform(upright_rgb(photo)) for photo in photos[:max_photos]]) for photos in houses]
+        tensors = [
+            torch.stack(
+                [transform(read_upright_rgb(photo, (house, index))) for index, photo in enumerate(photos[:max_photos])]
+            )
+            for house, photos in enumerate(houses)
+        ]
         pixel_values, photo_mask = pad_houses(tensors)
         return BatchFeature({"pixel_values": pixel_values, "photo_mask": photo_mask}, tensor_type=return_tensors)
 
@@ -108,6 +121,36 @@ def reduce_short_side(photo: Image.Image, short_side: int) -> Image.Image:
     return photo.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
+def read_photo(photo, timeout: float | None = URL_TIMEOUT) -> Image.Image:
+    """A photo as the processor and the pipeline take it → a PIL image, its pixels read: a PIL image; a local path,
+    http(s) URL or base64 data (`open_photo`); an array, `(height, width[, channels])` or a `(channels, height,
+    width)` tensor (as `torchvision`'s `to_pil_image` reads them). An error names the photo."""
+    if isinstance(photo, (np.ndarray, torch.Tensor)):
+        return v2.functional.to_pil_image(photo)
+    if not isinstance(photo, (str, Image.Image)):
+        raise TypeError(
+            f"A photo is a PIL image, a path, an http(s) URL, base64 data or an array; got {type(photo).__name__}"
+        )
+    image = open_photo(photo, timeout) if isinstance(photo, str) else photo
+    try:
+        image.load()
+    except OSError as error:  # truncated or corrupt pixel data
+        raise OSError(f"{_shown(photo)}: {error}") from error
+    return image
+
+
+def read_upright_rgb(photo, position: tuple[int, int]) -> Image.Image:
+    """`upright_rgb(read_photo(photo))`; an error names the photo's place in the batch, `houses[h][p]`."""
+    try:
+        return upright_rgb(read_photo(photo))
+    except (OSError, ValueError, TypeError, Image.DecompressionBombError) as error:
+        raise type(error)(f"houses[{position[0]}][{position[1]}]: {error}") from error
+
+
+def _shown(photo) -> str:
+    return photo[:200] if isinstance(photo, str) else f"a {photo.width} x {photo.height} {photo.mode} image"
+
+
 def open_photo(location: str, timeout: float | None = URL_TIMEOUT) -> Image.Image:
     """A local path, http(s) URL (waited for `timeout` seconds; None: no limit; `//host/...` read as https) or base64
     image data (a `data:` URI, or bare, line breaks allowed) → the PIL image as stored, alpha kept
@@ -115,11 +158,14 @@ def open_photo(location: str, timeout: float | None = URL_TIMEOUT) -> Image.Imag
     `FileNotFoundError`, bytes that are no image an `UnidentifiedImageError`, each naming the location."""
     location = location.strip()
     if os.path.isfile(location):
-        return Image.open(location)
+        return _image(location, location)
     if location.startswith("//"):
         location = f"https:{location}"
     if location.lower().startswith(("http://", "https://")):
-        response = httpx.get(location, timeout=timeout, follow_redirects=True)
+        try:
+            response = httpx.get(location, timeout=timeout, follow_redirects=True)
+        except httpx.TimeoutException as error:
+            raise TimeoutError(f"{location}: no answer within {timeout} s") from error
         response.raise_for_status()
         return _image(response.content, location)
     text = location.split(",", 1)[1] if location.startswith("data:") and "," in location else location
@@ -132,19 +178,23 @@ def open_photo(location: str, timeout: float | None = URL_TIMEOUT) -> Image.Imag
     return _image(data, f"base64 data {location[:40]}...")
 
 
-def _image(data: bytes, shown: str) -> Image.Image:
+def _image(source: bytes | str, shown: str) -> Image.Image:
+    """`source` (image bytes, or a file's path) opened; an error names `shown`."""
     try:
-        return Image.open(io.BytesIO(data))
+        return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
     except UnidentifiedImageError as error:
         raise UnidentifiedImageError(f"{shown}: not an image file") from error
+    except Image.DecompressionBombError as error:
+        raise Image.DecompressionBombError(f"{shown}: {error}") from error
+    except OSError as error:  # a header cut short
+        raise OSError(f"{shown}: {error}") from error
 
 
 def upright_rgb(photo) -> Image.Image:
-    """A PIL image, path, URL or base64 data → the photo upright (EXIF orientation applied; as it is when the EXIF
+    """A photo (`read_photo`) → the photo upright (EXIF orientation applied; as it is when the EXIF
     block cannot be read) in RGB, exactly as the dataset builder stores photos (`dataset_builder.photos.to_rgb`):
     16- and 32-bit grey levels scaled to 8 bits, transparent pixels on white."""
-    if isinstance(photo, str):
-        photo = open_photo(photo)
+    photo = read_photo(photo)
     try:
         image = ImageOps.exif_transpose(photo)
     except Exception:  # a corrupt EXIF block loses only the orientation, not the photo

@@ -21,6 +21,7 @@ from torch import nn
 FACT_KINDS = ("number", "category")
 MISSING_CODE = -1  # `fact_codes` of a missing category; 0 is the unknown value, 1.. the vocabulary in order
 UNKNOWN_CODE = 0
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)  # a fact beyond it is not finite, so missing
 Z_LIMIT = 5.0  # standardised numbers are clipped to [-5, 5]: one mistyped listing cannot swamp its house
 
 
@@ -98,9 +99,14 @@ def number_value(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"Listing fact {name} is a number; got {value!r}")
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise ValueError(f"Listing fact {name} is a number; got {value!r}") from None
+    except OverflowError:  # an integer past a float's range
+        return math.inf if value > 0 else -math.inf
+    if abs(number) > FLOAT32_MAX:  # beyond float32: not finite, as the model reads it
+        return math.copysign(math.inf, number)
+    return number
 
 
 def category_code(name: str, value, codes: dict[str, int]) -> int:

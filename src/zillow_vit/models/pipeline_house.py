@@ -12,9 +12,11 @@ a model with listing facts (`config.listing_facts`) also gives the attention eac
 missing; a fact the model does not read is an error naming it.
 """
 
+import types
+
 from transformers import Pipeline
 
-from .image_processing_house import as_houses, open_photo
+from .image_processing_house import as_houses, read_photo
 from .listing_facts import ListingFactEncoder
 
 TASK = "house-price-tier"
@@ -34,7 +36,9 @@ class HousePriceTierPipeline(Pipeline):
 
     def __call__(self, houses, **kwargs):
         """One house (a list of photos, one photo, or `{"images": photos, "facts": {name: value}}`) → a dict; a list
-        of houses (of such lists or dicts) → a list of dicts."""
+        of houses (of such lists or dicts) → a list of dicts; a generator of houses → an iterator of dicts."""
+        if isinstance(houses, types.GeneratorType):
+            return super().__call__((as_house(house) for house in houses), **kwargs)
         batch = is_batch_of_houses(houses)
         results = super().__call__([as_house(house) for house in (houses if batch else [houses])], **kwargs)
         return results if batch else results[0]
@@ -48,10 +52,7 @@ class HousePriceTierPipeline(Pipeline):
     def preprocess(self, house, timeout: float | None = None):
         config = self.model.config
         facts = ListingFactEncoder(config.listing_facts)([house["facts"]])
-        photos = [
-            open_photo(photo, timeout) if isinstance(photo, str) else photo
-            for photo in house["images"][: config.max_photos]
-        ]
+        photos = [read_photo(photo, timeout) for photo in house["images"][: config.max_photos]]
         inputs = self.image_processor(photos, max_photos=config.max_photos, return_tensors="pt").to(self.dtype)
         inputs.update(facts)
         # under a key of its own, which `batch_size` batching pads along the photos like a sequence (zeros, and
