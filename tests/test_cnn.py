@@ -59,3 +59,9 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path):
 def test_image_size_must_survive_the_pooling():
     with pytest.raises(ValueError, match="image_size 30 must be divisible by 4"):
         HouseCNNConfig(image_size=30)
+
+
+def test_photos_of_another_size_are_refused_naming_both_sizes():
+    model = HouseCNNForImageClassification(HouseCNNConfig(image_size=32, conv_channels=[8, 16], hidden_size=32))
+    with pytest.raises(ValueError, match=r"Photos are \(64, 64\) pixels; this model takes \(32, 32\)"):
+        model(torch.randn(1, 1, 3, 64, 64))

@@ -57,6 +57,9 @@ class HouseCNNForImageClassification(HouseCNNPreTrainedModel):
             raise ValueError("The CNN reads photos only; it takes no listing facts (fact_values, fact_codes).")
         return_dict = self.config.return_dict if return_dict is None else return_dict
         first_photo = photos_read(pixel_values, photo_mask, self.config.max_photos, self.dtype)[0][:, 0]
+        side = self.config.image_size
+        if first_photo.shape[-2:] != (side, side):
+            raise ValueError(f"Photos are {tuple(first_photo.shape[-2:])} pixels; this model takes {(side, side)}.")
         features = encode_photos(
             lambda photos: self.hidden(self.features(photos)), first_photo, self.config.test_time_flip, self.training
         )
