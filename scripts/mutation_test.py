@@ -318,13 +318,13 @@ TARGETS = {
             ("padding_with_ones", "houses[0].new_zeros(", "houses[0].new_ones("),
             (
                 "max_photos_not_enforced",
-                "return pixel_values[:, :max_photos], photo_mask[:, :max_photos]",
-                "return pixel_values, photo_mask",
+                "pixel_values, photo_mask = pixel_values[:, :max_photos], photo_mask[:, :max_photos]",
+                "pixel_values, photo_mask = pixel_values, photo_mask",
             ),
             (
                 "last_photos_read",
-                "return pixel_values[:, :max_photos], photo_mask[:, :max_photos]",
-                "return pixel_values[:, -max_photos:], photo_mask[:, -max_photos:]",
+                "pixel_values, photo_mask = pixel_values[:, :max_photos], photo_mask[:, :max_photos]",
+                "pixel_values, photo_mask = pixel_values[:, -max_photos:], photo_mask[:, -max_photos:]",
             ),
             (
                 "single_photo_is_one_house",
@@ -400,7 +400,7 @@ TARGETS = {
                 "v2.Normalize(mean=self.image_mean, std=self.image_std)",
                 "v2.Normalize(mean=[0.5] * 3, std=self.image_std)",
             ),
-            ("processor_reads_every_photo", "for photo in photos[:max_photos]]", "for photo in photos]"),
+            ("processor_reads_every_photo", "enumerate(photos[:max_photos])", "enumerate(photos)"),
             (
                 "processor_no_exif",
                 "        image = ImageOps.exif_transpose(photo)\n",
@@ -410,8 +410,8 @@ TARGETS = {
             ("stored_short_side_ignored", "                *stored,\n", ""),
             (
                 "crop_edge_is_long_side",
-                'shortest_edge or min(self.size["height"], self.size["width"])',
-                'shortest_edge or max(self.size["height"], self.size["width"])',
+                'max(shortest_edge or 0, min(self.size["height"], self.size["width"]))',
+                'max(shortest_edge or 0, max(self.size["height"], self.size["width"]))',
             ),
         ),
     ),

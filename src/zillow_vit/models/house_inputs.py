@@ -31,11 +31,12 @@ def photos_read(
         pixel_values = pixel_values.unsqueeze(1)
     if photo_mask is None:
         photo_mask = torch.ones(pixel_values.shape[:2], dtype=torch.bool, device=pixel_values.device)
-    photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)[:, :max_photos]
+    photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)
+    pixel_values, photo_mask = pixel_values[:, :max_photos], photo_mask[:, :max_photos]
     empty = (~photo_mask.any(dim=1)).nonzero().flatten().tolist()
     if empty:
         raise ValueError(f"Houses {empty} of the batch have no photo (photo_mask) among the {max_photos} read.")
-    return pixel_values[:, :max_photos].to(dtype), photo_mask
+    return pixel_values.to(dtype), photo_mask
 
 
 def encode_photos(encoder, photos: torch.Tensor, test_time_flip: bool, training: bool) -> torch.Tensor:
