@@ -18,7 +18,6 @@ On a Space, only those models can be picked and listings must be URLs.
 import functools
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 
 import gradio as gr
@@ -28,7 +27,7 @@ from transformers import HfArgumentParser, pipeline
 
 from dataset_builder import DatasetOptions, ListingFormatError, PhotoStore
 from dataset_builder.report import tier_ranges
-from zillow_vit.cli import check_location
+from zillow_vit.cli import check_location, parse_arguments
 from zillow_vit.data import fetch_relisted_photos, model_houses, photo_cache_dir, stored_short_side
 from zillow_vit.models.image_processing_house import open_photo, upright_rgb
 
@@ -225,9 +224,7 @@ demo = build_demo(AppArguments().model)
 
 
 def main(argv: list[str] | None = None) -> None:
-    (args,) = HfArgumentParser(AppArguments, description=__doc__).parse_args_into_dataclasses(
-        args=sys.argv[1:] if argv is None else argv
-    )
+    (args,) = parse_arguments(HfArgumentParser(AppArguments, description=__doc__), argv)
     for model in args.model:
         check_location("--model", model)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)

@@ -11,12 +11,11 @@ listing facts as columns (numbers float32 with NaN when missing, categories stri
 `scripts/train.py --dataset DIR` then trains on the saved dataset.
 """
 
-import sys
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-from zillow_vit.cli import run_script
+from zillow_vit.cli import parse_arguments, run_script
 from zillow_vit.data import DatasetArguments
 from zillow_vit.hub import export_dataset, push_dataset_to_hub
 
@@ -35,7 +34,7 @@ class OutputArguments:
 
 def main(argv: list[str] | None = None):
     parser = HfArgumentParser((DatasetArguments, OutputArguments), description=__doc__)
-    data_args, output_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    data_args, output_args = parse_arguments(parser, argv)
     dataset, report = data_args.load()
     dataset.save_to_disk(output_args.output_dir)
     report.save(output_args.output_dir)

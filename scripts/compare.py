@@ -40,7 +40,7 @@ from dataset_builder import BuildReport
 from dataset_builder.folds import fold_dataset, pool_houses
 from zillow_vit import baselines, ensemble, reporting
 from zillow_vit.checkpoints import run_argument_changes, run_arguments
-from zillow_vit.cli import check_location, run_script, usage_error
+from zillow_vit.cli import check_location, parse_arguments, run_script, usage_error
 from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
 from zillow_vit.hub import without_machine_paths
@@ -151,12 +151,18 @@ class Split:
     report: BuildReport
 
 
-def extra_args_by_model(run_args: list[str]) -> dict[str, list[str]]:
-    """`--run_args` by row; a flag compare.py sets itself for each run (what the row, head, seed and folders are) is
-    a usage error, since the report would name the run by what it was not."""
+def extra_args_by_model(run_args: list[str], rows: list[str]) -> dict[str, list[str]]:
+    """`--run_args` by row; an entry that is not `all=`, `MODEL=` or `MODEL/VARIANT=` of one of the `rows` (it would
+    be silently left out), or a flag compare.py sets itself for each run (what the row, head, seed and folders are;
+    the report would name the run by what it was not), is a usage error."""
+    targets = {"all", *rows, *map(row_model, rows)}
     extra = {}
     for item in run_args:
-        name, _, arguments = item.partition("=")
+        name, equals, arguments = item.partition("=")
+        if not equals or name not in targets:
+            usage_error(
+                f"--run_args {item}: not ROW=ARGS for ROW all, a --models row or its model ({', '.join(sorted(targets))})"
+            )
         words = shlex.split(arguments)
         taken = [word for word in words if word.split("=", 1)[0] in FLAGS_OF_COMPARE]
         if taken:
@@ -533,8 +539,13 @@ def earlier_rows(paths: list[str], splits: list[Split]) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((CompareArguments, DatasetArguments), description=__doc__)
-    args, data_args = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    args, data_args = parse_arguments(parser, argv)
     args.models = [model for model in args.models if model != "none"]
+    for flag in ("models", "heads", "seeds", "ensembles", "ensemble_seeds", "probe_backbones", "probe_readings"):
+        values = getattr(args, flag)
+        repeated = sorted({str(value) for value in values if values.count(value) > 1})
+        if repeated:
+            usage_error(f"--{flag}: {', '.join(repeated)} given twice (a run or row counted twice)")
     for row in args.ensembles:
         if row not in args.models:
             usage_error(f"--ensembles {row}: not one of --models")
@@ -544,7 +555,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.folds == 1 or args.folds < 0:
         usage_error(f"--folds {args.folds}: 0 (one split) or 2 and more")
     check_location("--dataset", data_args.dataset if data_args.dataset != "synthetic" else None)
-    extra = extra_args_by_model(args.run_args)
+    extra = extra_args_by_model(args.run_args, args.models)
     os.makedirs(args.output_dir, exist_ok=True)
     splits = comparison_splits(args, data_args)
     earlier = earlier_rows(args.earlier_results, splits)  # checked before any run starts

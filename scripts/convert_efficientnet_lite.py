@@ -19,6 +19,8 @@ from matplotlib import cbook
 from PIL import Image
 from transformers import AutoImageProcessor, HfArgumentParser, TimmWrapperConfig, TimmWrapperForImageClassification
 
+from zillow_vit.cli import parse_arguments
+
 VARIANTS = ("lite0", "lite1", "lite2")
 MAX_ABS_DIFF = 1e-4
 
@@ -100,7 +102,7 @@ def verify(reference, output_dir, image):
 
 
 def main(argv=None):
-    (args,) = HfArgumentParser(ConversionArguments, description=__doc__).parse_args_into_dataclasses(args=argv)
+    (args,) = parse_arguments(HfArgumentParser(ConversionArguments, description=__doc__), argv)
     reference = build_reference_model(args.variant, load_package_state_dict(args.variant))
     save_checkpoint(reference, args.output_dir)
     converted, logits, max_abs_diff = verify(reference, args.output_dir, Image.open(args.image).convert("RGB"))

@@ -27,7 +27,6 @@ import csv
 import json
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 
 import torch
@@ -37,7 +36,7 @@ from transformers import HfArgumentParser
 
 import zillow_vit  # noqa: F401  (registers the project's models with the Auto classes)
 from dataset_builder import DataError, DatasetOptions, PhotoStore, price_tier
-from zillow_vit.cli import check_location, run_script, usage_error
+from zillow_vit.cli import check_location, parse_arguments, run_script, usage_error
 from zillow_vit.data import House, fetch_relisted_photos, model_houses, photo_cache_dir, stored_short_side
 from zillow_vit.ensemble import combined, load_members
 from zillow_vit.models.listing_facts import ListingFactEncoder
@@ -202,7 +201,7 @@ def check_arguments(args: PredictArguments) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((PredictArguments, DatasetOptions), description=__doc__)
-    args, options = parser.parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    args, options = parse_arguments(parser, argv)
     check_arguments(args)
     flip = {} if args.test_time_flip is None else {"test_time_flip": args.test_time_flip}
     members = load_members(args.model, trust_remote_code=args.trust_remote_code, **flip)

@@ -19,7 +19,6 @@ its paired difference from compare.py's probe of the first backbone (variant −
 """
 
 import os
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,7 +34,7 @@ from transformers import HfArgumentParser
 from dataset_builder import BuildReport, price_tier
 from dataset_builder.folds import pool_houses
 from zillow_vit import baselines, reporting
-from zillow_vit.cli import run_script, usage_error
+from zillow_vit.cli import parse_arguments, run_script, usage_error
 from zillow_vit.data import processor_for_backbone
 from zillow_vit.metrics import load_tier_metric
 from zillow_vit.models import load_backbone
@@ -190,7 +189,7 @@ def study(folds: list[Fold], features: dict[str, dict[str, dict]], count: int) -
 
 
 def main(argv: list[str] | None = None) -> dict:
-    (args,) = HfArgumentParser(StudyArguments).parse_args_into_dataclasses(args=sys.argv[1:] if argv is None else argv)
+    (args,) = parse_arguments(HfArgumentParser(StudyArguments), argv)
     folds = read_folds(args.folds_dir)
     houses = pool_houses(load_from_disk(os.path.join(args.folds_dir, "fold-1", "dataset")))
     count = min(len(photos) for photos in houses["images"])

@@ -11,13 +11,12 @@ Then: `pipeline(model="user/zillow-vit-cnn", trust_remote_code=True)(photos)`.
 
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 
 from transformers import AutoImageProcessor, AutoModelForImageClassification, HfArgumentParser
 
 from dataset_builder import BuildReport, DataError
-from zillow_vit.cli import run_script
+from zillow_vit.cli import parse_arguments, run_script
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 
 
@@ -53,9 +52,7 @@ def prepare_run(run_dir: str, repo_id: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> str:
-    (args,) = HfArgumentParser(PushArguments, description=__doc__).parse_args_into_dataclasses(
-        args=sys.argv[1:] if argv is None else argv
-    )
+    (args,) = parse_arguments(HfArgumentParser(PushArguments, description=__doc__), argv)
     prepare_run(args.run_dir, args.repo_id)
     url = push_run_to_hub(args.run_dir, args.repo_id, token=args.token, private=args.private)
     print(f"Pushed {args.run_dir} to {url}")

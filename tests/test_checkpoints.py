@@ -3,7 +3,8 @@ import json
 import torch
 from safetensors.torch import save_file
 
-from zillow_vit.checkpoints import last_complete_checkpoint
+from dataset_builder import DatasetOptions
+from zillow_vit.checkpoints import last_complete_checkpoint, run_argument_changes, run_arguments, write_run_arguments
 
 
 def write_checkpoint(folder, step):
@@ -39,3 +40,17 @@ def test_no_complete_checkpoint(tmp_path):
     path, skipped = last_complete_checkpoint(str(tmp_path))
     assert path is None
     assert [reason for _, reason in skipped] == ["optimizer.pt is empty", "model.safetensors truncated or malformed"]
+
+
+def test_a_run_is_the_same_run_however_its_paths_are_written_and_its_photos_were_fetched(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    recorded = run_arguments(DatasetOptions(download_workers=8, download_timeout=20.0))
+    assert not {"download_workers", "download_timeout", "photo_deadline"} & recorded.keys()
+    write_run_arguments(tmp_path / "run", {**recorded, "dataset": str(tmp_path / "data"), "download_workers": 8})
+    monkeypatch.chdir(tmp_path)
+    for written in ("data", "data/", "./link", str(tmp_path / "data")):
+        assert run_argument_changes(tmp_path / "run", {**recorded, "dataset": written}) == [], written
+    assert run_argument_changes(tmp_path / "run", {**recorded, "dataset": "other"}) == [
+        f"dataset {str(tmp_path / 'data')!r} there, 'other' now"
+    ]

@@ -87,10 +87,32 @@ def test_train_refuses_wrong_input_in_one_line(case, tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []  # nothing built, fetched or written
 
 
-def test_compare_refuses_an_unknown_model(capsys):
+@pytest.mark.parametrize(
+    ("script", "argv", "message"),
+    [
+        ("compare", ["--models", "cnn", "resnet/deep"], "--models resnet/deep: not a model"),
+        ("compare", ["--models", "cnn", "--seeds", "0", "0"], "--seeds: 0 given twice"),
+        ("compare", ["--models", "cnn", "--bogus", "1"], "unrecognized arguments: --bogus 1"),
+        (
+            "predict",
+            ["--model", "run", "--photos", "a.jpg", "--max_photos", "3"],
+            "unrecognized arguments: --max_photos 3",
+        ),
+        ("build_dataset", ["--dataset", "synthetic", "--output_dir", "{tmp}/out", "--bogus"], "unrecognized arguments"),
+        (
+            "predict",
+            ["--model", "{tmp}/runs/vit-scratch", "--photos", "a.jpg"],
+            "runs/vit-scratch: no such file or folder",
+        ),
+    ],
+    ids=["unknown-model", "seed-twice", "compare-flag", "predict-flag", "build-flag", "missing-run-in-a-folder"],
+)
+def test_the_scripts_refuse_wrong_arguments_in_one_line(script, argv, message, tmp_path, capsys):
+    (tmp_path / "runs").mkdir()
     with pytest.raises(SystemExit) as exit_info:
-        load_script("compare").main(["--models", "cnn", "resnet/deep"])
-    assert exit_info.value.code == 2 and "--models resnet/deep: not a model" in capsys.readouterr().err
+        load_script(script).main([argument.format(tmp=tmp_path) for argument in argv])
+    error = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(error.splitlines()) == 1 and message in error
 
 
 @pytest.mark.parametrize(

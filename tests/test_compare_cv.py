@@ -222,6 +222,9 @@ def test_a_rows_peak_memory_is_the_largest_of_its_runs_and_unknown_when_a_run_di
             "cnn=--learning_rate fast",
             "--run_args of cnn: argument --learning_rate/--learning-rate: invalid float value: 'fast'",
         ),
+        ("cnn:--preset default", "--run_args cnn:--preset default: not ROW=ARGS for ROW all, a --models row"),
+        ("vit-pretrained=--preset default", "--run_args vit-pretrained=--preset default: not ROW=ARGS"),
+        ("cnn/deep=--preset default", "(all, cnn, vit-scratch)"),
     ],
 )
 def test_a_bad_run_argument_is_refused_before_any_run_starts(run_args, refusal, tmp_path, capsys):

@@ -203,7 +203,8 @@ def test_rerun_after_a_kill_mid_checkpoint_resumes_from_the_last_complete_one(tm
 
 
 def test_a_rerun_resumes_only_a_run_with_its_own_arguments(tmp_path, capsys, caplog):
-    """Other learning rate: refused, naming it, the checkpoint untouched. Other logging and a longer run: resumed."""
+    """Other learning rate: refused, naming it, the checkpoint untouched. Other logging, fetch settings and a longer
+    run: resumed."""
     run = tmp_path / "run"
     steps = ["--eval_strategy", "no", "--load_best_model_at_end", "false", "--save_strategy", "steps",
              "--save_steps", "2", "--max_steps", "2"]  # fmt: skip
@@ -216,7 +217,7 @@ def test_a_rerun_resumes_only_a_run_with_its_own_arguments(tmp_path, capsys, cap
         capsys.readouterr().err
     )
     assert (run / "checkpoint-2" / "model.safetensors").read_bytes() == saved
-    train(run, "cnn", None, *steps[:-1], "4", "--logging_steps", "1")
+    train(run, "cnn", None, *steps[:-1], "4", "--logging_steps", "1", "--download_workers", "2")
     assert "Resuming from" in caplog.text and json.loads((run / "trainer_state.json").read_text())["global_step"] == 4
 
 

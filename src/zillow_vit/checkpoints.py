@@ -24,6 +24,8 @@ TRAINING_FIELDS = (
     "bf16", "fp16",
 )  # fmt: skip
 CACHE_FIELDS = ("dataset_cache_dir", "force_rebuild", "photo_cache_dir")  # where builds and photos are kept
+# how photos are fetched (the dataset's own fingerprint holds what was fetched)
+FETCH_FIELDS = ("download_workers", "download_timeout", "download_retries", "download_backoff", "photo_deadline")
 
 
 def checkpoint_problem(folder: str) -> str | None:
@@ -85,13 +87,15 @@ def last_complete_checkpoint(output_dir: str) -> tuple[str | None, list[tuple[st
 
 def run_arguments(*arguments) -> dict:
     """What shapes a run's weights, as JSON values, from its parsed argument dataclasses: every field of each, except
-    a `TrainingArguments`', where only the optimisation settings (`TRAINING_FIELDS`) count, and the cache folders."""
+    a `TrainingArguments`', where only the optimisation settings (`TRAINING_FIELDS`) count, the cache folders and
+    the fetch settings."""
     values = {}
     for group in arguments:
         if isinstance(group, TrainingArguments):
             values.update({name: getattr(group, name) for name in TRAINING_FIELDS if hasattr(group, name)})
         else:
-            values.update({name: value for name, value in asdict(group).items() if name not in CACHE_FIELDS})
+            ignored = CACHE_FIELDS + FETCH_FIELDS
+            values.update({name: value for name, value in asdict(group).items() if name not in ignored})
     return json.loads(json.dumps(values, default=lambda value: getattr(value, "value", str(value))))
 
 
@@ -129,8 +133,15 @@ def run_argument_changes(
     def then(name: str):
         return recorded[name] if name in recorded else (defaults or {}).get(name)
 
+    ignored = allowed + FETCH_FIELDS  # recorded by earlier versions
     return [
         f"{name} {then(name)!r} there, {arguments.get(name)!r} now"
         for name in sorted(recorded.keys() | arguments.keys())
-        if name not in allowed and then(name) != arguments.get(name)
+        if name not in ignored and same_place(then(name)) != same_place(arguments.get(name))
     ]
+
+
+def same_place(value):
+    """A path that exists here as its real absolute path (one folder is written many ways: relative, with a trailing
+    slash, through a link); any other value as it is."""
+    return os.path.realpath(value) if isinstance(value, str) and os.path.exists(value) else value

@@ -28,11 +28,24 @@ def run_script(main: Callable) -> None:
         usage_error(str(error))
 
 
+def parse_arguments(parser, argv: list[str] | None = None) -> tuple:
+    """The argument dataclasses `parser` (an `HfArgumentParser`) fills from `argv` (default: the command line); an
+    argument none of them takes is a usage error, as argparse's own are."""
+    *groups, unknown = parser.parse_args_into_dataclasses(
+        args=sys.argv[1:] if argv is None else argv, return_remaining_strings=True
+    )
+    if unknown:
+        usage_error(f"unrecognized arguments: {' '.join(unknown)}")
+    return tuple(groups)
+
+
 def is_remote(location: str) -> bool:
-    """An http(s) URL, or a Hub repo id (`user/name`) that is not a local path or listing file."""
+    """An http(s) URL, or a Hub repo id (`user/name`) that is not a local path or listing file, nor a path in a local
+    folder (`runs/vit-scratch` where `runs/` exists)."""
     if location.startswith(("http://", "https://")):
         return True
-    return bool(HUB_ID.match(location)) and not location.endswith(LISTING_SUFFIXES) and not os.path.exists(location)
+    local = os.path.exists(location) or os.path.isdir(location.split("/", 1)[0])
+    return bool(HUB_ID.match(location)) and not location.endswith(LISTING_SUFFIXES) and not local
 
 
 def check_location(flag: str, location: str | None) -> None:
