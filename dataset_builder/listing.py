@@ -471,7 +471,9 @@ class PhotoPolicy:
         folder = os.path.dirname(os.path.abspath(self.source))
         path = os.path.normpath(os.path.join(folder, entry))
         if "\x00" in path or not is_inside(path, self.local_root or folder):
-            raise ValueError("local path outside the allowed folder")
+            raise ValueError(
+                "local path outside the allowed folder (the export's, links resolved; --local_photo_root allows another)"
+            )
         return path
 
 

@@ -43,6 +43,10 @@ from zillow_vit.models.listing_facts import ListingFactEncoder
 from zillow_vit.models.pipeline_house import house_result
 
 logger = logging.getLogger(__name__)
+BUILD_OPTIONS = (  # options of a dataset build that prediction has no use for
+    "listing_fields", "validation_fraction", "test_fraction", "split_seed", "num_synthetic_houses",
+    "synthetic_image_size",
+)  # fmt: skip
 
 
 @dataclass
@@ -178,7 +182,7 @@ def write_rows(rows: list[dict], path: str) -> None:
                 handle.write(json.dumps(row) + "\n")
 
 
-def check_arguments(args: PredictArguments) -> None:
+def check_arguments(args: PredictArguments, options: DatasetOptions) -> None:
     if bool(args.photos) == bool(args.listing):
         usage_error("give either --photos (one house) or --listing (with --house_id for one house)")
     if args.facts is not None:
@@ -194,20 +198,59 @@ def check_arguments(args: PredictArguments) -> None:
         usage_error(f"--output {args.output}: must end in .jsonl or .csv")
     for model in args.model:
         check_location("--model", model)
+        if os.path.isdir(model) and not os.path.isfile(os.path.join(model, "config.json")):
+            checkpoints = sorted(name for name in os.listdir(model) if name.startswith("checkpoint-"))
+            usage_error(
+                f"--model {model}: no trained model here (no config.json)"
+                + (f"; its checkpoints: {', '.join(checkpoints)} (give one as --model)" if checkpoints else "")
+            )
     check_location("--listing", args.listing)
     for photo in args.photos:
         check_location("--photos", photo)
+        if os.path.isdir(photo):
+            usage_error(f"--photos {photo}: a folder; give the house's photo files")
+    given = [name for name in BUILD_OPTIONS if getattr(options, name) != getattr(DatasetOptions(), name)]
+    if given:
+        usage_error(
+            f"--{given[0]}: an option of a dataset build; a listing is read as the model was trained to read it"
+        )
+
+
+def load_model(args: PredictArguments) -> list[tuple]:
+    """The members (`ensemble.load_members`); runs that cannot make one ensemble, or `--facts` the model cannot read,
+    are a usage error, before any photo is fetched."""
+    flip = {} if args.test_time_flip is None else {"test_time_flip": args.test_time_flip}
+    try:
+        members = load_members(args.model, trust_remote_code=args.trust_remote_code, **flip)
+    except ValueError as error:
+        usage_error(f"--model: {error}")
+    try:
+        ListingFactEncoder(members[0][0].config.listing_facts)([json.loads(args.facts or "{}")])
+    except ValueError as error:
+        usage_error(f"--facts: {error}")
+    return members
+
+
+def warn_of_absent_facts(houses: list[House], listing: str, listing_facts: list[dict]) -> None:
+    """A fact the model reads that no house of the listing has (another field name?) is missing for every house."""
+    for fact in listing_facts:
+        if houses and all(house.facts.get(fact["name"]) is None for house in houses):
+            logger.warning(
+                "No house of %s has the listing fact %s (at %s) the model was trained with: it is missing for every "
+                "house", listing, fact["name"], fact["path"],
+            )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = HfArgumentParser((PredictArguments, DatasetOptions), description=__doc__)
     args, options = parse_arguments(parser, argv)
-    check_arguments(args)
-    flip = {} if args.test_time_flip is None else {"test_time_flip": args.test_time_flip}
-    members = load_members(args.model, trust_remote_code=args.trust_remote_code, **flip)
+    check_arguments(args, options)
+    members = load_model(args)
     config = members[0][0].config
     short_side = stored_short_side([processor for _, processor in members], options)
     houses = houses_to_score(args, options, config.listing_facts, short_side)
+    if args.listing:
+        warn_of_absent_facts(houses, args.listing, config.listing_facts)
     fetch_relisted_photos(houses, PhotoStore(photo_cache_dir(options), short_side, options), config.max_photos)
     rows = predict_houses(members, houses, args.batch_size)
     if args.listing is None or args.house_id is not None:

@@ -350,14 +350,15 @@ def test_model_card_names_the_facts_and_where_their_statistics_came_from(runs):
     assert "## Listing facts" not in (runs["photos"][0] / "README.md").read_text()
 
 
-def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos, tmp_path):
+def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos, tmp_path, capsys, caplog):
     predict = load_script("predict")
     run, cache = str(runs["both"][0]), ["--photo_cache_dir", str(tmp_path / "cache")]
     red = str(colour_photos / "red.png")
     one = predict.main(["--model", run, "--photos", red, "--facts", '{"area": 3600, "zipcode": "85255"}', *cache])
     assert one["tier"] == "average" and set(one["fact_attention"]) == {"area", "zipcode"}
-    with pytest.raises(ValueError, match=r"Unknown listing facts \['rooms'\]"):
+    with pytest.raises(SystemExit):
         predict.main(["--model", run, "--photos", red, "--facts", '{"rooms": 3}', *cache])
+    assert "--facts: Unknown listing facts ['rooms']" in capsys.readouterr().err
 
     photo(COLOURS[0]).save(tmp_path / "red.png")  # a local listing's photos lie beside it
     records = [
@@ -375,6 +376,12 @@ def test_predict_reads_the_facts_at_the_paths_of_the_config(runs, colour_photos,
     rows = {row["id"]: row for row in predict.main(["--model", run, "--listing", str(listing), *cache])["rows"]}
     assert rows["small"]["tier"] == "cheap" and rows["large"]["tier"] == "average"  # read at the config's path
     assert set(rows["large"]["fact_attention"]) == {"area", "zipcode"}
+    assert "has the listing fact" not in caplog.text  # a fact some house has is not absent
+
+    listing.write_text(json.dumps([{"id": "bare", "images": ["red.png"], "sqft": 900}]))  # its facts named otherwise
+    predict.main(["--model", run, "--listing", str(listing), *cache])
+    for name, path in (("area", "hdpData.homeInfo.livingArea"), ("zipcode", "address.zipcode")):
+        assert f"No house of {listing} has the listing fact {name} (at {path})" in caplog.text
 
 
 def test_the_app_reads_a_listed_house_as_predict_reads_it(runs, colour_photos, tmp_path, monkeypatch):

@@ -283,7 +283,11 @@ def test_remote_listing_never_reads_local_files_and_local_paths_stay_in_the_fold
     }
     _, local_report = build(listing, tmp_path / "local")
     refused = {item["photo"]: item["reason"] for item in local_report.failed_photos}
-    assert refused[str(secret)] == refused["../secret.jpg"] == "local path outside the allowed folder"
+    assert (
+        refused[str(secret)]
+        == refused["../secret.jpg"]
+        == ("local path outside the allowed folder (the export's, links resolved; --local_photo_root allows another)")
+    )
     dataset, wider = build(listing, tmp_path / "wider", local_photo_root=str(tmp_path))
     assert [item["reason"] for item in wider.failed_photos] == ["unsupported scheme 'file'", "unsupported scheme 'ftp'"]
     kept = {

@@ -73,3 +73,25 @@ def test_predict_scores_the_house_named_by_its_id(run_folder, listing, house_id)
         assert list(result["probabilities"].values()) != pytest.approx(
             direct_probabilities(run_folder, photos[other]), abs=0.01
         )
+
+
+def test_predict_refuses_what_it_cannot_read_in_one_line_before_fetching_a_photo(run_folder, listing, tmp_path, capsys):
+    cnn, interrupted = tmp_path / "cnn", tmp_path / "interrupted"
+    for saved in MODELS["cnn"].build("tiny"):
+        saved.save_pretrained(cnn)
+    (interrupted / "checkpoint-3").mkdir(parents=True)  # a run killed before its end
+    capsys.readouterr()
+    photo = str(listing[1]["dark"][0])
+    refusals = [
+        (["--model", str(run_folder), str(cnn), "--photos", photo], "the members of an ensemble must share"),
+        (["--model", str(run_folder), "--photos", photo, "--facts", '{"sqft": 1}'], "--facts: Unknown listing facts"),
+        (["--model", str(interrupted), "--photos", photo], "(no config.json); its checkpoints: checkpoint-3"),
+        (["--model", str(run_folder), "--photos", str(tmp_path)], "a folder; give the house's photo files"),
+        (["--model", str(run_folder), "--photos", photo, "--split_seed", "3"], "--split_seed: an option of a dataset"),
+    ]
+    for argv, message in refusals:
+        with pytest.raises(SystemExit) as refused:
+            load_script("predict").main([*argv, "--photo_cache_dir", str(tmp_path / "cache")])
+        error = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress of loading weights
+        assert refused.value.code == 2 and "error: " in error and message in error, argv
+    assert not (tmp_path / "cache").exists()  # no photo fetched
