@@ -11,6 +11,7 @@ Every `TrainingArguments` option works from the command line; each model has its
 """
 
 import argparse
+import json
 import logging
 import os
 import shlex
@@ -23,6 +24,8 @@ from huggingface_hub.errors import StrictDataclassError
 from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from zillow_vit.checkpoints import (
+    TRAINER_STATE,
+    checkpoint_problem,
     last_complete_checkpoint,
     run_argument_changes,
     run_argument_defaults,
@@ -259,11 +262,38 @@ def check_backbone_reads(model, crop_size: tuple[int, int]) -> None:
         backbone.train(training)
 
 
+def check_checkpoint_to_resume(training_args: TrainingArguments, arguments: dict) -> None:
+    """`--resume_from_checkpoint` must be a checkpoint of a run with these `arguments` (but its length), with steps
+    left to train."""
+    checkpoint = training_args.resume_from_checkpoint
+    flag = f"--resume_from_checkpoint {checkpoint}"
+    problem = checkpoint_problem(checkpoint)
+    if problem:
+        usage_error(f"{flag}: not a complete checkpoint ({problem})")
+    run = os.path.dirname(os.path.abspath(checkpoint))
+    changes = run_argument_changes(run, arguments, ("num_train_epochs", "max_steps"), recorded_defaults())
+    if changes:
+        usage_error(f"{flag}: a checkpoint of a run with other arguments ({'; '.join(changes)})")
+    with open(os.path.join(checkpoint, TRAINER_STATE)) as file:
+        state = json.load(file)
+    if training_args.max_steps > 0:
+        left = training_args.max_steps > state["global_step"]
+    else:
+        left = training_args.num_train_epochs > state["epoch"]
+    if not left:
+        usage_error(
+            f"{flag}: at step {state['global_step']} (epoch {state['epoch']:g}), past the end of this run "
+            f"(--num_train_epochs {training_args.num_train_epochs:g}, --max_steps {training_args.max_steps}): "
+            "nothing would be trained"
+        )
+
+
 def checkpoint_to_resume(training_args: TrainingArguments, arguments: dict) -> str | None:
     """`--resume_from_checkpoint`, else the newest complete checkpoint of `--output_dir`, if that run was started with
     the same `arguments` (`run_arguments`) but perhaps its length (a longer run continues it); another run's
     checkpoint is a usage error, not a silent resume."""
     if training_args.resume_from_checkpoint is not None:
+        check_checkpoint_to_resume(training_args, arguments)
         return training_args.resume_from_checkpoint
     checkpoint, skipped = last_complete_checkpoint(training_args.output_dir)
     for path, reason in skipped:

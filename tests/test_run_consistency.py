@@ -221,6 +221,39 @@ def test_a_rerun_resumes_only_a_run_with_its_own_arguments(tmp_path, capsys, cap
     assert "Resuming from" in caplog.text and json.loads((run / "trainer_state.json").read_text())["global_step"] == 4
 
 
+def test_a_checkpoint_to_resume_must_be_of_a_run_with_these_arguments_and_steps_left(tmp_path, capsys):
+    steps = ["--eval_strategy", "no", "--load_best_model_at_end", "false", "--save_strategy", "steps",
+             "--save_steps", "2"]  # fmt: skip
+    train(tmp_path / "first", "cnn", None, *steps, "--max_steps", "2")
+    checkpoint = str(tmp_path / "first" / "checkpoint-2")
+    refusals = {
+        "a checkpoint of a run with other arguments (learning_rate 0.01 there, 0.003 now)": ["--learning_rate", "3e-3"],
+        "at step 2 (epoch": ["--max_steps", "2"],
+        "not a complete checkpoint (config.json missing": [
+            "--max_steps",
+            "4",
+            "--resume_from_checkpoint",
+            str(tmp_path),
+        ],
+    }
+    for message, extra in refusals.items():
+        with pytest.raises(SystemExit) as refused:
+            train(
+                tmp_path / "second",
+                "cnn",
+                None,
+                *steps,
+                "--max_steps",
+                "4",
+                "--resume_from_checkpoint",
+                checkpoint,
+                *extra,
+            )
+        assert refused.value.code == 2 and message in capsys.readouterr().err
+    train(tmp_path / "second", "cnn", None, *steps, "--max_steps", "4", "--resume_from_checkpoint", checkpoint)
+    assert json.loads((tmp_path / "second" / "trainer_state.json").read_text())["global_step"] == 4
+
+
 def test_the_seed_fixes_the_trained_weights(tmp_path):
     """--seed is set before the model is built (as in transformers' examples), so it fixes the new layers' initial
     weights as well as the data order: the same seed trains the same tensors, another seed other ones."""
