@@ -238,3 +238,15 @@ def test_a_bad_run_argument_is_refused_before_any_run_starts(run_args, refusal, 
     assert refused.value.code == 2
     assert refusal in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_intervals_over_few_folds_stay_within_what_a_metric_can_be():
+    def fold(accuracy: float, mae: float) -> dict:
+        return {"accuracy": {"mean": accuracy}, "tier_mae": {"mean": mae}, "test_confusion_matrix": [[1]]}
+
+    row = reporting.across_splits([fold(0.2, 0.1), fold(0.9, 1.9)])  # 2 folds: t = 12.7
+    assert row["accuracy"]["ci95"] == (0.0, 1.0) and row["tier_mae"]["ci95"] == (0.0, 2.0)
+    (difference,) = reporting.paired_differences({"a": [fold(0.9, 0), fold(0.1, 0)], "b": [fold(0.1, 0), fold(0.9, 0)]})
+    assert difference["ci95"] == (-1.0, 1.0)
+    five = reporting.across_splits([fold(value, 0.5) for value in (0.5, 0.6, 0.55, 0.65, 0.6)])
+    assert 0.5 < five["accuracy"]["ci95"][0] < five["accuracy"]["ci95"][1] < 0.7  # not clipped: t over 4 df

@@ -18,6 +18,9 @@ from .data import collate_houses, house_transforms  # noqa: E402
 
 REPORTED_METRICS = ("accuracy", "f1_macro", "tier_mae", "off_by_two_rate")
 VALIDATION_METRIC = "validation_accuracy"  # a run's eval_accuracy: what rows are chosen on
+METRIC_BOUNDS = {"tier_mae": (0.0, 2.0)} | {
+    metric: (0.0, 1.0) for metric in ("accuracy", "f1_macro", "off_by_two_rate", VALIDATION_METRIC)
+}
 
 
 @dataclass
@@ -132,11 +135,12 @@ def reference_summary(result: dict) -> dict:
     return {**row, "test_confusion_matrix": result["confusion_matrix"], **({"C": result["C"]} if "C" in result else {})}
 
 
-def interval95(values) -> tuple[float, float]:
-    """Student-t 95 % interval of the mean of `values` (one value per fold)."""
+def interval95(values, bounds: tuple[float, float]) -> tuple[float, float]:
+    """Student-t 95 % interval of the mean of `values` (one value per fold), within the `bounds` the values can take
+    (few folds give intervals wider than them: 2 folds have one degree of freedom, t = 12.7)."""
     values = np.asarray(values, dtype=np.float64)
     half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return float(values.mean() - half), float(values.mean() + half)
+    return max(bounds[0], float(values.mean() - half)), min(bounds[1], float(values.mean() + half))
 
 
 def across_splits(summaries: list[dict]) -> dict:
@@ -148,7 +152,8 @@ def across_splits(summaries: list[dict]) -> dict:
     for metric in (*REPORTED_METRICS, VALIDATION_METRIC):
         if metric in summaries[0]:
             fold_means = [summary[metric]["mean"] for summary in summaries]
-            row[metric] = {"mean": float(np.mean(fold_means)), "ci95": interval95(fold_means), "values": fold_means}
+            interval = interval95(fold_means, METRIC_BOUNDS[metric])
+            row[metric] = {"mean": float(np.mean(fold_means)), "ci95": interval, "values": fold_means}
     for key in ("train_seconds", "images_per_second"):
         if key in summaries[0]:
             row[key] = float(np.mean([summary[key] for summary in summaries]))
@@ -169,7 +174,7 @@ def paired_differences(per_split: dict[str, list[dict]]) -> list[dict]:
             per_fold = [
                 a["accuracy"]["mean"] - b["accuracy"]["mean"] for a, b in zip(per_split[first], per_split[second])
             ]
-            low, high = interval95(per_fold)
+            low, high = interval95(per_fold, (-1.0, 1.0))
             differences.append(
                 {
                     "first": first,
