@@ -472,7 +472,7 @@ class PhotoPolicy:
         path = os.path.normpath(os.path.join(folder, entry))
         if "\x00" in path or not is_inside(path, self.local_root or folder):
             raise ValueError(
-                "local path outside the allowed folder (the export's, links resolved; --local_photo_root allows another)"
+                "local path outside the allowed folder (the export's or --local_photo_root's, links resolved)"
             )
         return path
 

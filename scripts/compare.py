@@ -160,9 +160,8 @@ def extra_args_by_model(run_args: list[str], rows: list[str]) -> dict[str, list[
     for item in run_args:
         name, equals, arguments = item.partition("=")
         if not equals or name not in targets:
-            usage_error(
-                f"--run_args {item}: not ROW=ARGS for ROW all, a --models row or its model ({', '.join(sorted(targets))})"
-            )
+            known = ", ".join(sorted(targets))
+            usage_error(f"--run_args {item}: not ROW=ARGS for ROW all, a --models row or its model ({known})")
         words = shlex.split(arguments)
         taken = [word for word in words if word.split("=", 1)[0] in FLAGS_OF_COMPARE]
         if taken:

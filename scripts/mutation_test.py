@@ -456,8 +456,8 @@ TARGETS = {
             ),
             (
                 "resume_ignores_the_arguments",
-                "    if changes:\n        usage_error(",
-                "    if False:\n        usage_error(",
+                "    if changes:\n        usage_error(\n",
+                "    if False:\n        usage_error(\n",
                 ("tests/test_run_consistency.py::test_a_rerun_resumes_only_a_run_with_its_own_arguments",),
             ),
             (

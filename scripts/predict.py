@@ -217,8 +217,8 @@ def check_arguments(args: PredictArguments, options: DatasetOptions) -> None:
 
 
 def load_model(args: PredictArguments) -> list[tuple]:
-    """The members (`ensemble.load_members`); runs that cannot make one ensemble, or `--facts` the model cannot read,
-    are a usage error, before any photo is fetched."""
+    """The members (`ensemble.load_members`); runs that cannot be loaded or make one ensemble, or `--facts` the model
+    cannot read, are a usage error, before any photo is fetched."""
     flip = {} if args.test_time_flip is None else {"test_time_flip": args.test_time_flip}
     try:
         members = load_members(args.model, trust_remote_code=args.trust_remote_code, **flip)

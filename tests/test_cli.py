@@ -101,14 +101,14 @@ def test_train_refuses_wrong_input_in_one_line(case, tmp_path, capsys):
         ("build_dataset", ["--dataset", "synthetic", "--output_dir", "{tmp}/out", "--bogus"], "unrecognized arguments"),
         (
             "predict",
-            ["--model", "{tmp}/runs/vit-scratch", "--photos", "a.jpg"],
+            ["--model", "runs/vit-scratch", "--photos", "a.jpg"],
             "runs/vit-scratch: no such file or folder",
         ),
     ],
     ids=["unknown-model", "seed-twice", "compare-flag", "predict-flag", "build-flag", "missing-run-in-a-folder"],
 )
-def test_the_scripts_refuse_wrong_arguments_in_one_line(script, argv, message, tmp_path, capsys):
-    (tmp_path / "runs").mkdir()
+def test_the_scripts_refuse_wrong_arguments_in_one_line(script, argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no runs/ folder here
     with pytest.raises(SystemExit) as exit_info:
         load_script(script).main([argument.format(tmp=tmp_path) for argument in argv])
     error = capsys.readouterr().err.strip()

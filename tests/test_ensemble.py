@@ -2,6 +2,7 @@
 members that mean something else by a tier, or read other inputs, are refused by name."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -67,12 +68,16 @@ def test_predict_averages_the_members_probabilities_and_attention(house, tmp_pat
         ("id2label", {0: "a", 1: "b", 2: "c"}),
     ],
 )
-def test_members_that_differ_in_meaning_or_inputs_are_refused_by_name(house, tmp_path, field, value):
+def test_members_that_differ_in_meaning_or_inputs_are_refused_by_name(house, tmp_path, field, value, capsys):
     fields = {"tier_cut_points": [1.0, 2.0], "max_photos": 4}
     first = save_run(tmp_path / "first", 0, **fields)
     other = save_run(tmp_path / "other", 1, **{**fields, field: value})
-    with pytest.raises(ValueError, match=rf"{tmp_path / 'other'}: {field} is .* where {tmp_path / 'first'} has"):
+    with pytest.raises(SystemExit) as refused:
         predicted([first, other], house, tmp_path / "cache")
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert refused.value.code == 2 and re.search(
+        rf"{tmp_path / 'other'}: {field} is .* where {tmp_path / 'first'} has", error
+    )
 
 
 def test_a_score_head_ensemble_takes_the_mean_score():

@@ -286,7 +286,7 @@ def test_remote_listing_never_reads_local_files_and_local_paths_stay_in_the_fold
     assert (
         refused[str(secret)]
         == refused["../secret.jpg"]
-        == ("local path outside the allowed folder (the export's, links resolved; --local_photo_root allows another)")
+        == ("local path outside the allowed folder (the export's or --local_photo_root's, links resolved)")
     )
     dataset, wider = build(listing, tmp_path / "wider", local_photo_root=str(tmp_path))
     assert [item["reason"] for item in wider.failed_photos] == ["unsupported scheme 'file'", "unsupported scheme 'ftp'"]

@@ -50,6 +50,24 @@ print(json.dumps(found))
 """
 )
 
+# A fresh interpreter without the project nor the libraries the processor reads photos with (torchvision, httpx):
+# the model alone loads as remote code and runs on tensors, the processor says what it lacks.
+MODEL_WITHOUT_PHOTO_LIBRARIES = (
+    BLOCK_PROJECT_IMPORTS
+    + r"""
+for name in ("torchvision", "httpx"):
+    sys.modules[name] = None  # imports of them fail
+import torch
+from transformers import AutoImageProcessor, AutoModelForImageClassification
+model = AutoModelForImageClassification.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
+print(tuple(model(torch.zeros(1, 2, 3, 32, 32)).logits.shape))
+try:
+    AutoImageProcessor.from_pretrained(sys.argv[1], trust_remote_code=True)
+except ImportError as error:
+    print(error)
+"""
+)
+
 SAVED_MODELS = {  # folder name -> (recipe, head)
     "cnn": ("cnn", "classification"),
     "vit-scratch": ("vit-scratch", "classification"),
@@ -226,8 +244,9 @@ def truncated_jpeg(path):
         (lambda path: None, TypeError, r"houses\[1\]\[1\]: A photo is a PIL image, .*; got NoneType"),
         (truncated_jpeg, OSError, r"houses\[1\]\[1\]: .*/bad\.jpg: image file is truncated"),
         (lambda path: Image.open(truncated_jpeg(path)), OSError, r"houses\[1\]\[1\]: a 64 x 48 RGB image: image file"),
+        (lambda path: "http://127.0.0.1:9/a.jpg", OSError, r"houses\[1\]\[1\]: http://127\.0\.0\.1:9/a\.jpg: "),
     ],
-    ids=["none", "truncated-file", "truncated-image"],
+    ids=["none", "truncated-file", "truncated-image", "unreachable-url"],
 )
 def test_a_photo_the_processor_cannot_read_is_named_by_its_place_and_location(saved_models, houses, tmp_path, bad, error, message):  # fmt: skip
     processor = AutoImageProcessor.from_pretrained(saved_models["vit-scratch"])
@@ -250,3 +269,15 @@ def test_the_processor_refuses_per_call_options_and_empty_houses_and_keeps_a_giv
 def test_a_generator_of_houses_gives_an_iterator_of_their_results(saved_models, houses):
     house_tier = pipeline(model=str(saved_models["vit-scratch"]), trust_remote_code=True)
     assert list(house_tier(house for house in houses)) == house_tier(houses)
+
+
+def test_the_model_alone_runs_as_remote_code_without_the_libraries_that_read_photos(saved_models, tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"))
+    command = [sys.executable, "-c", MODEL_WITHOUT_PHOTO_LIBRARIES, str(saved_models["vit-scratch"])]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    shape, refusal = result.stdout.strip().splitlines()[-2:]
+    assert shape == "(1, 3)" and refusal.startswith(
+        "HousePhotoProcessor reads photos with Pillow, torchvision and httpx"
+    )

@@ -317,6 +317,22 @@ HUB_FAMILIES = {  # (model, image processor, the part of its weights that encode
         lambda: transformers.MobileViTImageProcessor(size=CROP[0], crop_size=CROP[1]),
         "",
     ),
+    "pvt_v2": (  # no pooled output: the mean of its (n, C, H, W) map
+        lambda: transformers.PvtV2Model(
+            transformers.PvtV2Config(
+                hidden_sizes=[8, 16],
+                depths=[1, 1],
+                num_encoder_blocks=2,
+                sr_ratios=[2, 1],
+                num_attention_heads=[1, 2],
+                patch_sizes=[7, 3],
+                strides=[4, 2],
+                mlp_ratios=[2, 2],
+            )
+        ),  # fmt: skip
+        lambda: transformers.ViTImageProcessor(size=CROP[1]),
+        "",
+    ),
     "mobilenet_v2": (  # no width field in its config
         lambda: transformers.MobileNetV2Model(transformers.MobileNetV2Config(image_size=32, depth_multiplier=0.25)),
         lambda: transformers.MobileNetV2ImageProcessor(size=CROP[0], crop_size=CROP[1]),
@@ -351,3 +367,16 @@ def test_a_hub_backbone_of_another_family_becomes_the_photo_encoder(family, tmp_
     with torch.no_grad():
         features = baselines.photo_features(load_backbone(folder).eval(), inputs["pixel_values"][0])
     assert features.shape == (2, model.photo_encoder.projection.in_features)
+
+
+def test_a_vision_tower_that_does_not_load_alone_is_refused_by_name(tmp_path):
+    """LLaVA's vision config is CLIP's, but its weights sit under other names: a CLIP tower of fresh weights is no
+    pretrained backbone."""
+    vision = {"model_type": "clip_vision_model", **TINY_VIT}
+    text = {"model_type": "llama", **TINY_TEXT, "vocab_size": 100}
+    config = transformers.LlavaConfig(vision_config=vision, text_config=text, image_token_index=99)
+    transformers.LlavaForConditionalGeneration(config).save_pretrained(tmp_path / "llava")
+    with pytest.raises(
+        ValueError, match=r"llava: a llava model whose vision tower \(clip_vision_model\) does not load"
+    ):
+        ENTRY.model_class.from_backbone(str(tmp_path / "llava"), **ENTRY.config_kwargs("tiny"))

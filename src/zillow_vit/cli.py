@@ -11,6 +11,7 @@ from dataset_builder import DataError
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 LISTING_SUFFIXES = (".json", ".jsonl", ".ndjson")
+PROJECT_FOLDERS = ("runs", "data", "checkpoints", "reports")  # where the scripts write: no Hub user of these names
 
 
 def usage_error(message: str):
@@ -40,11 +41,11 @@ def parse_arguments(parser, argv: list[str] | None = None) -> tuple:
 
 
 def is_remote(location: str) -> bool:
-    """An http(s) URL, or a Hub repo id (`user/name`) that is not a local path or listing file, nor a path in a local
-    folder (`runs/vit-scratch` where `runs/` exists)."""
+    """An http(s) URL, or a Hub repo id (`user/name`) that is not a local path or listing file, nor a path in one of
+    the project's own folders (`runs/vit-scratch`, `data/houses`, `checkpoints/...`)."""
     if location.startswith(("http://", "https://")):
         return True
-    local = os.path.exists(location) or os.path.isdir(location.split("/", 1)[0])
+    local = os.path.exists(location) or location.split("/", 1)[0] in PROJECT_FOLDERS
     return bool(HUB_ID.match(location)) and not location.endswith(LISTING_SUFFIXES) and not local
 
 

@@ -140,7 +140,8 @@ def interval95(values, bounds: tuple[float, float]) -> tuple[float, float]:
     (few folds give intervals wider than them: 2 folds have one degree of freedom, t = 12.7)."""
     values = np.asarray(values, dtype=np.float64)
     half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return max(bounds[0], float(values.mean() - half)), min(bounds[1], float(values.mean() + half))
+    low, high = np.clip([values.mean() - half, values.mean() + half], *bounds)  # NaN stays NaN
+    return float(low), float(high)
 
 
 def across_splits(summaries: list[dict]) -> dict:

@@ -11,9 +11,10 @@ from .configuration_house import HouseEncoderConfig
 class MultiImagePretrainedConfig(HouseEncoderConfig):
     r"""
     Configuration of a [`MultiImagePretrainedForImageClassification`]: a pretrained vision backbone (any model
-    that `AutoModel` builds from `encoder`: ViT, DeiT, DINOv2, ConvNeXt, ResNet, MobileViT, the vision tower of CLIP
-    or SigLIP, timm models through `TimmWrapperModel`) encodes each photo to its pooled vector; a projection to `hidden_size` and the house encoder (a transformer
-    over a house's photo vectors, order-invariant, padded slots masked) read the house.
+    that `AutoModel` builds from `encoder`: ViT, DeiT, DINOv2, ConvNeXt, ResNet, MobileViT, the vision tower of
+    CLIP or SigLIP, timm models through `TimmWrapperModel`) encodes each photo to its pooled vector; a projection to
+    `hidden_size` and the house encoder (a transformer over a house's photo vectors, order-invariant, padded slots
+    masked) read the house.
 
     The config holds the backbone's whole config (`encoder`), not a Hub id, so a saved model loads offline. The house
     stage fields (`hidden_size`, `house_num_layers`, dropouts, ...) are documented in [`HouseEncoderConfig`], the

@@ -2,6 +2,8 @@
 `photo_mask`, preprocessed exactly as the model was evaluated in training (the training script's evaluation
 transform *is* `HousePhotoProcessor.photo_transform()`). Ships with the model as Hub custom code."""
 
+from __future__ import annotations
+
 import base64
 import binascii
 import io
@@ -9,12 +11,18 @@ import os
 import re
 from functools import partial
 
-import httpx
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.transforms import v2
 from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
+
+try:  # what reading photos takes; the model's files ship this one (through the pipeline) and run without it
+    import httpx
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    from torchvision.transforms import v2
+except ImportError as error:
+    PHOTO_READING_MISSING = error
+else:
+    PHOTO_READING_MISSING = None
 
 from .house_inputs import pad_houses
 
@@ -53,6 +61,10 @@ class HousePhotoProcessor(BaseImageProcessor):
         max_short_side: int | None = None,
         **kwargs,
     ):
+        if PHOTO_READING_MISSING:
+            raise ImportError(
+                f"{type(self).__name__} reads photos with Pillow, torchvision and httpx: {PHOTO_READING_MISSING}"
+            )
         super().__init__(**kwargs)
         self.size = dict(size or {"height": 224, "width": 224})
         # never below the input's short side (a `size` given alone would pad the crop with black)
@@ -140,9 +152,9 @@ def read_photo(photo, timeout: float | None = URL_TIMEOUT) -> Image.Image:
 
 
 def read_upright_rgb(photo, position: tuple[int, int]) -> Image.Image:
-    """`upright_rgb(read_photo(photo))`; an error names the photo's place in the batch, `houses[h][p]`."""
+    """`upright_rgb(photo)`; an error names the photo's place in the batch, `houses[h][p]`."""
     try:
-        return upright_rgb(read_photo(photo))
+        return upright_rgb(photo)
     except (OSError, ValueError, TypeError, Image.DecompressionBombError) as error:
         raise type(error)(f"houses[{position[0]}][{position[1]}]: {error}") from error
 
@@ -166,7 +178,10 @@ def open_photo(location: str, timeout: float | None = URL_TIMEOUT) -> Image.Imag
             response = httpx.get(location, timeout=timeout, follow_redirects=True)
         except httpx.TimeoutException as error:
             raise TimeoutError(f"{location}: no answer within {timeout} s") from error
-        response.raise_for_status()
+        except httpx.HTTPError as error:  # refused, unresolved, dropped
+            raise OSError(f"{location}: {error}") from error
+        if response.is_error:
+            raise OSError(f"{location}: HTTP {response.status_code}")
         return _image(response.content, location)
     text = location.split(",", 1)[1] if location.startswith("data:") and "," in location else location
     if not (location.startswith("data:") or _BASE64.fullmatch(text)):

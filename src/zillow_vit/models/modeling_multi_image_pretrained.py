@@ -12,18 +12,29 @@ from .modeling_multi_image_vit import MultiPhotoHouseClassifier
 
 def load_backbone(backbone: str) -> PreTrainedModel:
     """The image encoder of `backbone` (Hub id or folder) with its pretrained weights: the model `AutoModel` loads,
-    or of a vision-language model (CLIP, SigLIP: a config with a `vision_config`) its vision tower alone."""
-    vision_config = getattr(AutoConfig.from_pretrained(backbone), "vision_config", None)
+    or of a vision-language model (CLIP, SigLIP: a config with a `vision_config`) its vision tower alone. A tower
+    that transformers does not load alone, or not from these weights (LLaVA's), is a ValueError naming it."""
+    config = AutoConfig.from_pretrained(backbone)
+    vision_config = getattr(config, "vision_config", None)
     if vision_config is None:
         return AutoModel.from_pretrained(backbone)
-    return MODEL_MAPPING[type(vision_config)].from_pretrained(backbone)
+    refused = f"{backbone}: a {config.model_type} model whose vision tower ({vision_config.model_type})"
+    if type(vision_config) not in MODEL_MAPPING:
+        raise ValueError(f"{refused} is no model of its own in transformers; give an image model's checkpoint")
+    tower, loading = MODEL_MAPPING[type(vision_config)].from_pretrained(backbone, output_loading_info=True)
+    if loading["missing_keys"]:
+        raise ValueError(f"{refused} does not load alone from its weights ({len(loading['missing_keys'])} missing)")
+    return tower
 
 
 def pooled_features(outputs) -> torch.Tensor:
-    """`(n, features)` from a backbone's output: its pooled output (a CNN's `(n, C, 1, 1)` pool flattened), or its
-    first token when it has none."""
+    """`(n, features)` from a backbone's output: its pooled output (a CNN's `(n, C, 1, 1)` pool flattened); without
+    one, the mean of its feature map `(n, C, H, W)` or the first token of its sequence `(n, tokens, C)`."""
     pooled = getattr(outputs, "pooler_output", None)
-    return outputs.last_hidden_state[:, 0] if pooled is None else pooled.flatten(1)
+    if pooled is not None:
+        return pooled.flatten(1)
+    hidden = outputs.last_hidden_state
+    return hidden.mean(dim=(2, 3)) if hidden.dim() == 4 else hidden[:, 0]
 
 
 @torch.no_grad()

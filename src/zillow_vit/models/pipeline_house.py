@@ -12,7 +12,7 @@ a model with listing facts (`config.listing_facts`) also gives the attention eac
 missing; a fact the model does not read is an error naming it.
 """
 
-import types
+from collections.abc import Iterator
 
 from transformers import Pipeline
 
@@ -36,8 +36,9 @@ class HousePriceTierPipeline(Pipeline):
 
     def __call__(self, houses, **kwargs):
         """One house (a list of photos, one photo, or `{"images": photos, "facts": {name: value}}`) → a dict; a list
-        of houses (of such lists or dicts) → a list of dicts; a generator of houses → an iterator of dicts."""
-        if isinstance(houses, types.GeneratorType):
+        of houses (of such lists or dicts) → a list of dicts; an iterator of houses (a generator) → an iterator of
+        dicts."""
+        if isinstance(houses, Iterator):
             return super().__call__((as_house(house) for house in houses), **kwargs)
         batch = is_batch_of_houses(houses)
         results = super().__call__([as_house(house) for house in (houses if batch else [houses])], **kwargs)
