@@ -222,8 +222,8 @@ def load_model(args: PredictArguments) -> list[tuple]:
     flip = {} if args.test_time_flip is None else {"test_time_flip": args.test_time_flip}
     try:
         members = load_members(args.model, trust_remote_code=args.trust_remote_code, **flip)
-    except ValueError as error:
-        usage_error(f"--model: {error}")
+    except (ValueError, OSError) as error:  # OSError: a Hub id that cannot be reached or found
+        usage_error(f"--model: {' '.join(str(error).split())}")
     try:
         ListingFactEncoder(members[0][0].config.listing_facts)([json.loads(args.facts or "{}")])
     except ValueError as error:

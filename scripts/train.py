@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 import transformers
 from huggingface_hub.errors import StrictDataclassError
-from transformers import HfArgumentParser, Trainer, TrainingArguments, set_seed
+from transformers import AutoConfig, HfArgumentParser, Trainer, TrainingArguments, set_seed
 
 from zillow_vit.checkpoints import (
     TRAINER_STATE,
@@ -221,6 +221,18 @@ def check_arguments(model_args: ModelArguments, data_args: DataTrainingArguments
         usage_error(f"--backbone_layer_decay {model_args.backbone_layer_decay}: a factor per block, in (0, 1]")
 
 
+def check_backbone_can_be_had(model_args: ModelArguments) -> None:
+    """A backbone that cannot be reached or found (a Hub id offline, a typo) is a usage error before the dataset is
+    built, not a traceback after it."""
+    if not MODELS[model_args.model].uses_backbone:
+        return
+    try:
+        AutoConfig.from_pretrained(model_args.pretrained_model_name_or_path)
+    except (OSError, ValueError) as error:
+        backbone = model_args.pretrained_model_name_or_path
+        usage_error(f"--pretrained_model_name_or_path {backbone}: {' '.join(str(error).split())}")
+
+
 def setup_logging(training_args: TrainingArguments) -> None:
     """Transformers logs at the process's level; the project's own progress lines on the main process only."""
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -319,6 +331,7 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(training_args.seed)  # before the model is built: the seed fixes its new layers' initial weights too
     arguments = run_arguments(model_args, data_args, training_args)
     checkpoint = checkpoint_to_resume(training_args, arguments)
+    check_backbone_can_be_had(model_args)
     if training_args.should_save:
         write_run_arguments(training_args.output_dir, arguments)
     entry = MODELS[model_args.model]

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import huggingface_hub
 import pytest
 
 from conftest import load_script, simple_houses, write_listing
@@ -73,11 +74,16 @@ USAGE_ERRORS = {
         ["--model", "vit-pretrained", "--pretrained_model_name_or_path", "./no-backbone"],
         "--pretrained_model_name_or_path ./no-backbone: no such file or folder",
     ),
+    "backbone not to be had from the Hub": (
+        ["--model", "vit-pretrained", "--pretrained_model_name_or_path", "someone/no-such-backbone"],
+        "--pretrained_model_name_or_path someone/no-such-backbone: ",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(USAGE_ERRORS))
-def test_train_refuses_wrong_input_in_one_line(case, tmp_path, capsys):
+def test_train_refuses_wrong_input_in_one_line(case, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # a Hub id fails at once
     argv, message = USAGE_ERRORS[case]
     with pytest.raises(SystemExit) as exit_info:
         load_script("train").main([*argv, "--output_dir", str(tmp_path / "run"), "--dataset_cache_dir", str(tmp_path)])
@@ -104,11 +110,21 @@ def test_train_refuses_wrong_input_in_one_line(case, tmp_path, capsys):
             ["--model", "runs/vit-scratch", "--photos", "a.jpg"],
             "runs/vit-scratch: no such file or folder",
         ),
+        ("predict", ["--model", "someone/no-such-run", "--photos", "https://example.com/a.jpg"], "--model: "),
     ],
-    ids=["unknown-model", "seed-twice", "compare-flag", "predict-flag", "build-flag", "missing-run-in-a-folder"],
+    ids=[
+        "unknown-model",
+        "seed-twice",
+        "compare-flag",
+        "predict-flag",
+        "build-flag",
+        "missing-run-in-a-folder",
+        "run-not-to-be-had",
+    ],  # fmt: skip
 )
 def test_the_scripts_refuse_wrong_arguments_in_one_line(script, argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no runs/ folder here
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # a Hub id fails at once
     with pytest.raises(SystemExit) as exit_info:
         load_script(script).main([argument.format(tmp=tmp_path) for argument in argv])
     error = capsys.readouterr().err.strip()
