@@ -7,7 +7,7 @@ from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForImageClassification
 
 from zillow_vit.models.configuration_multi_image_vit import MultiImageViTConfig
-from zillow_vit.models.modeling_multi_image_vit import MultiImageViTForImageClassification
+from zillow_vit.models.modeling_multi_image_vit import MultiImageViTBlock, MultiImageViTForImageClassification
 from zillow_vit.models.tier_heads import HouseClassifierOutput
 
 ID2LABEL = {0: "cheap", 1: "average", 2: "expensive"}
@@ -115,6 +115,42 @@ def test_save_and_load_round_trip(model, tmp_path):
     # Weight names on disk are the module's own (transformers renames nothing for this model type).
     with safe_open(tmp_path / "model.safetensors", "pt") as weights:
         assert set(weights.keys()) == set(model.state_dict())
+
+
+def test_attention_implementations_and_gradient_checkpointing_as_transformers_offers_them(model, tmp_path, monkeypatch):
+    """`attn_implementation="eager"` computes the same attention without SDPA; gradient checkpointing recomputes the
+    blocks in the backward pass and gives the same gradients."""
+    model.save_pretrained(tmp_path)
+    pixel_values, photo_mask = photos(2, 3), torch.tensor([[1, 1, 0], [1, 1, 1]])
+    loaded = {
+        implementation: AutoModelForImageClassification.from_pretrained(tmp_path, attn_implementation=implementation)
+        for implementation in ("sdpa", "eager")
+    }
+    with torch.no_grad():
+        logits = {name: loaded[name].eval()(pixel_values, photo_mask).logits for name in loaded}
+    torch.testing.assert_close(logits["eager"], logits["sdpa"])
+
+    def no_sdpa(*args, **kwargs):
+        raise AssertionError("SDPA called")
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", no_sdpa)
+    with torch.no_grad():
+        loaded["eager"](pixel_values, photo_mask)
+    monkeypatch.undo()
+
+    def gradients(checkpointed: bool) -> dict:
+        trained = MultiImageViTForImageClassification.from_pretrained(tmp_path).train()
+        if checkpointed:
+            trained.activation_checkpointing_enable()
+            assert all(
+                block.gradient_checkpointing for block in trained.modules() if isinstance(block, MultiImageViTBlock)
+            )
+        torch.manual_seed(0)  # the same dropout draws
+        trained(pixel_values, photo_mask, labels=torch.tensor([0, 2])).loss.backward()
+        return {name: parameter.grad for name, parameter in trained.named_parameters()}
+
+    plain, checkpointed = gradients(False), gradients(True)
+    assert all(torch.allclose(plain[name], checkpointed[name], atol=1e-6) for name in plain)
 
 
 def test_auto_classes_load_the_model(model, tmp_path):

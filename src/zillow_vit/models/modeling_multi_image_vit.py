@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
+from transformers.modeling_layers import GradientCheckpointingLayer
 
 from .configuration_house import HouseEncoderConfig
 from .configuration_multi_image_vit import MultiImageViTConfig
@@ -63,10 +64,12 @@ class MultiImageViTPatchEmbeddings(nn.Module):
 
 
 class MultiImageViTAttention(nn.Module):
-    """Multi-head self-attention. SDPA, or explicit softmax when the attention weights are asked for."""
+    """Multi-head self-attention: SDPA, or an explicit softmax when the attention weights are asked for or the model
+    is loaded with `attn_implementation="eager"` (the same attention)."""
 
     def __init__(self, config: HouseEncoderConfig, num_heads: int):
         super().__init__()
+        self.config = config
         self.num_heads = num_heads
         self.head_dim = config.hidden_size // num_heads
         self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
@@ -82,7 +85,7 @@ class MultiImageViTAttention(nn.Module):
         qkv = self.qkv(hidden_states).view(batch_size, seq_len, 3, self.num_heads, self.head_dim)
         query, key, value = qkv.permute(2, 0, 3, 1, 4)  # each (batch, heads, seq, head_dim)
         dropout_p = self.attention_dropout if self.training else 0.0
-        if output_attentions:
+        if output_attentions or self.config._attn_implementation == "eager":
             scores = query @ key.transpose(-2, -1) * self.head_dim**-0.5
             if attention_mask is not None:
                 scores = scores.masked_fill(~attention_mask, float("-inf"))
@@ -109,8 +112,9 @@ class MultiImageViTMLP(nn.Module):
         return self.dropout(self.fc2(self.dropout(F.gelu(self.fc1(hidden_states)))))
 
 
-class MultiImageViTBlock(nn.Module):
-    """Pre-norm transformer block: x + attention(norm(x)), then x + mlp(norm(x)). Used by both encoders."""
+class MultiImageViTBlock(GradientCheckpointingLayer):
+    """Pre-norm transformer block: x + attention(norm(x)), then x + mlp(norm(x)). Used by both encoders; recomputed in
+    the backward pass after `model.gradient_checkpointing_enable()`."""
 
     def __init__(self, config: HouseEncoderConfig, num_heads: int):
         super().__init__()
@@ -214,6 +218,8 @@ class MultiPhotoHouseClassifier(PreTrainedModel):
     input_modalities = ("image",)
     accepts_loss_kwargs = False
     _no_split_modules = ["MultiImageViTBlock"]
+    _supports_sdpa = True
+    supports_gradient_checkpointing = True
 
     def __init__(self, config: HouseEncoderConfig, photo_encoder: nn.Module):
         super().__init__(config)
