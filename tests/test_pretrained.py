@@ -380,3 +380,15 @@ def test_a_vision_tower_that_does_not_load_alone_is_refused_by_name(tmp_path):
         ValueError, match=r"llava: a llava model whose vision tower \(clip_vision_model\) does not load"
     ):
         ENTRY.model_class.from_backbone(str(tmp_path / "llava"), **ENTRY.config_kwargs("tiny"))
+
+
+@pytest.mark.parametrize("house_num_layers", [0, 1])
+def test_gradient_checkpointing_reaches_a_timm_backbones_blocks(backbones, house_num_layers):
+    model = ENTRY.model_class.from_backbone(
+        backbones["timm"], **ENTRY.config_kwargs("tiny", house_num_layers=house_num_layers)
+    )
+    model.activation_checkpointing_enable()
+    assert model.backbone.timm_model.grad_checkpointing
+    model.train()(torch.randn(2, 2, 3, 32, 32), labels=torch.tensor([0, 2])).loss.backward()
+    model.activation_checkpointing_disable()
+    assert not model.backbone.timm_model.grad_checkpointing

@@ -84,6 +84,15 @@ class MultiImagePretrainedForImageClassification(MultiPhotoHouseClassifier):
         """The pretrained part (what `--freeze_backbone_epochs` freezes and the backbone learning rate applies to)."""
         return self.photo_encoder.backbone
 
+    def _set_gradient_checkpointing(self, enable: bool = True, *args, **kwargs) -> None:
+        """transformers' layers (a transformers backbone's, the house blocks), and a timm backbone's own blocks, which
+        transformers does not reach inside this model."""
+        if hasattr(self.backbone, "timm_model") and self.backbone.supports_gradient_checkpointing:
+            self.backbone.timm_model.set_grad_checkpointing(enable)
+            if not any(hasattr(module, "gradient_checkpointing") for module in self.modules()):
+                return  # no house block (house_num_layers 0): the backbone's are all there is
+        super()._set_gradient_checkpointing(enable, *args, **kwargs)
+
     @classmethod
     def from_backbone(cls, backbone: str, **config_kwargs) -> "MultiImagePretrainedForImageClassification":
         """A new model whose photo encoder holds the weights of `backbone` (Hub id or local folder)."""
