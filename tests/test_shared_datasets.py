@@ -41,7 +41,7 @@ def test_a_hub_repo_loads_through_load_dataset_and_its_report(export, monkeypatc
         asked.append((repo_id, filename, repo_type))
         return str(folder / filename)
 
-    monkeypatch.setattr(loading, "load_dataset", lambda location, cache_dir=None: load_dataset(str(folder)))
+    monkeypatch.setattr(loading, "load_dataset", lambda location, **options: load_dataset(str(folder)))
     monkeypatch.setattr(loading, "hf_hub_download", hub_download)
     dataset, loaded_report = DatasetArguments(dataset="someone/houses").load()
     assert asked == [("someone/houses", "build_report.json", "dataset")]
@@ -57,3 +57,24 @@ def test_an_export_without_its_report_is_refused(export, tmp_path):
     (bare / "README.md").write_text((folder / "README.md").read_text())
     with pytest.raises(ValueError, match="has no build_report.json: its tier cut points are unknown"):
         DatasetArguments(dataset=str(bare)).load()
+
+
+def test_an_export_written_again_is_read_afresh(export, tmp_path):
+    """`datasets` keys its cache of a folder on the card's sizes: an export of other prices whose shards keep their
+    sizes (here: its card kept) must not be served from the cache of the first."""
+    _, dataset, report = export
+    folder, cache = tmp_path / "export", str(tmp_path / "cache")
+    export_dataset(dataset, report, folder)
+    card = (folder / "README.md").read_text()
+    assert (
+        DatasetArguments(dataset=str(folder), dataset_cache_dir=cache).load()[0]["train"][0]["price"]
+        == (dataset["train"][0]["price"])
+    )
+    repriced = dataset.copy()
+    repriced["train"] = dataset["train"].map(
+        lambda house, index: {"price": house["price"] + (index == 0)}, with_indices=True
+    )
+    export_dataset(repriced, report, folder)
+    (folder / "README.md").write_text(card)
+    reloaded = DatasetArguments(dataset=str(folder), dataset_cache_dir=cache).load()[0]
+    assert reloaded["train"][0]["price"] == dataset["train"][0]["price"] + 1

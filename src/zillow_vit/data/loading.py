@@ -4,7 +4,7 @@ folder, an export folder (`build_dataset.py --export`: Parquet + card + build re
 import os
 from dataclasses import dataclass, field
 
-from datasets import DatasetDict, load_dataset, load_from_disk
+from datasets import DatasetDict, DownloadMode, load_dataset, load_from_disk
 from huggingface_hub import hf_hub_download
 
 from dataset_builder import BuildReport, DatasetOptions, build_house_dataset
@@ -55,8 +55,10 @@ def is_exported_dataset(location: str) -> bool:
 
 def load_shared_dataset(location: str, cache_dir: str | None = None) -> tuple[DatasetDict, BuildReport]:
     """An exported folder or Hub dataset repo through `datasets.load_dataset`, with the build report it carries
-    (the cut points the labels were made with come from there, never re-derived)."""
-    dataset = load_dataset(location, cache_dir=cache_dir)
+    (the cut points the labels were made with come from there, never re-derived). A local folder is read afresh
+    each time: `datasets` keys its cache on the card's sizes, which an export of other prices can keep."""
+    fresh = DownloadMode.FORCE_REDOWNLOAD if os.path.isdir(location) else None
+    dataset = load_dataset(location, cache_dir=cache_dir, download_mode=fresh)
     if os.path.isdir(location):
         folder = location
     else:
