@@ -65,12 +65,15 @@ def refuse_degenerate(split_prices: dict[str, list[float]], fractions: dict[str,
             f"Refusing to build: the tercile cut points ({dollars(low)}, {dollars(high)}) are not strictly increasing; "
             "the training prices are too alike to make three tiers."
         )
-    counts = np.bincount([price_tier(price, cut_points) for price in split_prices["train"]], minlength=3)
+    train = split_prices["train"]
+    counts = np.bincount([price_tier(price, cut_points) for price in train], minlength=3)
     for name, count in zip(TIER_NAMES, counts):
         if count == 0:
+            tied = [f"{train.count(cut)} cost exactly {dollars(cut)}" for cut in cut_points if train.count(cut) > 1]
+            why = f" ({'; '.join(tied)}: a tier starts at its cut point)" if tied else ""
             raise DataError(
                 f"Refusing to build: no {name} house in the training split (cut points {dollars(low)}, "
-                f"{dollars(high)}); the training prices are too few or too alike."
+                f"{dollars(high)}); the training prices are too few or too alike{why}."
             )
 
 

@@ -76,7 +76,7 @@ class SyntheticSource:
     def collect(self, options: DatasetOptions, photo_cache_dir: str) -> tuple[list[CollectedHouse], BuildReport]:
         seed, count = options.split_seed, options.num_synthetic_houses
         report = BuildReport(
-            source=f"synthetic (seed {seed}, {count} houses)", image_short_side=options.synthetic_image_size
+            source=f"{SYNTHETIC} (seed {seed}, {count} houses)", image_short_side=options.synthetic_image_size
         )
         houses = [
             CollectedHouse(house.house_id, house.price, [encode_jpeg(photo) for photo in house.photos], {})

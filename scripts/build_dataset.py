@@ -11,6 +11,7 @@ listing facts as columns (numbers float32 with NaN when missing, categories stri
 `scripts/train.py --dataset DIR` then trains on the saved dataset.
 """
 
+import os
 from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
@@ -36,10 +37,13 @@ def main(argv: list[str] | None = None):
     parser = HfArgumentParser((DatasetArguments, OutputArguments), description=__doc__)
     data_args, output_args = parse_arguments(parser, argv)
     dataset, report = data_args.load()
-    dataset.save_to_disk(output_args.output_dir)
-    report.save(output_args.output_dir)
     print(report.summary())
-    print(f"Saved {sum(len(split) for split in dataset.values())} houses to {output_args.output_dir}")
+    if os.path.realpath(data_args.dataset) == os.path.realpath(output_args.output_dir):  # re-exporting a saved build
+        print(f"Kept the {sum(len(split) for split in dataset.values())} houses saved in {output_args.output_dir}")
+    else:
+        dataset.save_to_disk(output_args.output_dir)
+        report.save(output_args.output_dir)
+        print(f"Saved {sum(len(split) for split in dataset.values())} houses to {output_args.output_dir}")
     if output_args.export:
         export_dataset(dataset, report, output_args.export)
         print(f"Exported for the Hub to {output_args.export}")

@@ -344,6 +344,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     with training_args.main_process_first(desc="building the dataset"):
         dataset, report = data_args.load()
+    missing = [split for split in ("train", "validation", "test") if not len(dataset.get(split, ()))]
+    if missing:
+        usage_error(f"--dataset {data_args.dataset}: no {missing[0]} houses (a build with --{missing[0]}_fraction 0?); "
+                    "train.py trains on train, keeps the best checkpoint on validation and reports test")  # fmt: skip
     logger.info("Dataset:\n%s", report.summary())
     limit_splits(dataset, data_args)
 

@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -13,7 +14,8 @@ from datasets import ClassLabel, List, Value, load_from_disk
 from transformers import AutoModelForImageClassification
 
 import zillow_vit  # noqa: F401  (registers the Auto classes)
-from dataset_builder import BuildReport, price_tier
+from dataset_builder import BuildReport, DataError, price_tier
+from zillow_vit.hub import export_dataset
 
 from conftest import load_script, simple_houses, write_listing
 
@@ -144,3 +146,55 @@ def test_head_type_reaches_the_model_output_and_loss(trained_on_saved_folder):
         output = model(torch.randn(3, 2, 3, 32, 32), labels=torch.tensor([0, 1, 2]))
     assert output.score.shape == (3,)
     torch.testing.assert_close(output.loss, F.binary_cross_entropy(output.score, torch.tensor([0.0, 0.5, 1.0])))
+
+
+def test_a_saved_build_exported_again_in_place_keeps_its_houses_and_drops_an_earlier_exports_splits(built, tmp_path):
+    output_dir, export_dir, report, _ = built
+    saved = tmp_path / "saved"
+    load_from_disk(str(output_dir)).save_to_disk(str(saved))
+    report.save(saved)
+    (export_dir.parent / "stale").mkdir(exist_ok=True)
+    export = tmp_path / "export"
+    (export / "data").mkdir(parents=True)
+    (export / "data" / "holdout-00000-of-00001.parquet").write_bytes(b"an earlier export's split")
+    load_script("build_dataset").main(["--source", str(saved), "--output_dir", str(saved), "--export", str(export)])
+    assert sorted(path.name.split("-")[0] for path in (export / "data").iterdir()) == ["test", "train", "validation"]
+    assert len(load_from_disk(str(saved))["train"]) == report.split_sizes["train"]
+    card = (export / "README.md").read_text()
+    assert "license: other" in card and 'load_dataset("USER/DATASET")  # this dataset' in card
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--test_fraction", "0.5"], "--test_fraction: {export} is a dataset built already; build options shape"),
+        (["--listing_fields", "area"], "--listing_fields: {export} is a dataset built already"),
+    ],
+)
+def test_build_options_for_a_built_dataset_are_refused(built, tmp_path, extra, message):
+    export_dir = built[1]
+    with pytest.raises(DataError, match=re.escape(message.format(export=export_dir))):
+        load_script("train").main([*TRAIN_OPTIONS, "--dataset", str(export_dir), "--output_dir", str(tmp_path), *extra])
+
+
+def test_a_dataset_without_test_houses_is_refused_before_training(built, tmp_path, capsys):
+    output_dir = built[0]
+    without_test = load_from_disk(str(output_dir))
+    del without_test["test"]
+    without_test.save_to_disk(str(tmp_path / "no-test"))
+    BuildReport.load(output_dir).save(tmp_path / "no-test")
+    with pytest.raises(SystemExit) as refused:
+        load_script("train").main(
+            [*TRAIN_OPTIONS, "--dataset", str(tmp_path / "no-test"), "--output_dir", str(tmp_path / "run")]
+        )
+    assert (
+        refused.value.code == 2
+        and "no-test: no test houses (a build with --test_fraction 0?)" in capsys.readouterr().err
+    )
+
+
+def test_a_listing_named_like_the_synthetic_set_keeps_the_license_of_real_photos(built, tmp_path):
+    output_dir, _, report, _ = built
+    scraped = BuildReport(**{**json.loads(report.to_json()), "source": "synthetic_scrape.json"})
+    card = str(export_dataset(load_from_disk(str(output_dir)), scraped, tmp_path / "export"))
+    assert "license: other" in card and "No real house" not in card

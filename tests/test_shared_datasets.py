@@ -3,10 +3,11 @@ with the cut points read back from the build report it carries; build → export
 
 import json
 
+import huggingface_hub
 import pytest
 from datasets import load_dataset
 
-from dataset_builder import build_house_dataset
+from dataset_builder import DataError, build_house_dataset
 from zillow_vit.data import DatasetArguments, loading
 from zillow_vit.hub import export_dataset
 
@@ -78,3 +79,9 @@ def test_an_export_written_again_is_read_afresh(export, tmp_path):
     (folder / "README.md").write_text(card)
     reloaded = DatasetArguments(dataset=str(folder), dataset_cache_dir=cache).load()[0]
     assert reloaded["train"][0]["price"] == dataset["train"][0]["price"] + 1
+
+
+def test_a_hub_dataset_that_cannot_be_reached_is_one_data_error(monkeypatch):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(DataError, match=r"^someone/no-such-houses: "):
+        DatasetArguments(dataset="someone/no-such-houses").load()

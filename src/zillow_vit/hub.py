@@ -7,6 +7,7 @@ shared as Parquet with the image bytes embedded, which the Hub viewer reads. Wha
 of this machine: cards, reports and JSON files name a local file by its name only (`without_machine_paths`).
 """
 
+import glob
 import json
 import math
 import os
@@ -428,6 +429,8 @@ def export_dataset(dataset: DatasetDict, report: BuildReport, output_dir) -> Dat
 
     `datasets.load_dataset(output_dir)` reads it back with the same features; so does the Hub viewer once uploaded."""
     os.makedirs(os.path.join(output_dir, "data"), exist_ok=True)
+    for stale in glob.glob(os.path.join(output_dir, "data", "*-of-*.parquet")):  # an earlier export's splits
+        os.remove(stale)
     splits, download_size = SplitDict(), 0
     for name, split in dataset.items():
         path = os.path.join(output_dir, "data", f"{name}-00000-of-00001.parquet")
@@ -445,7 +448,7 @@ def export_dataset(dataset: DatasetDict, report: BuildReport, output_dir) -> Dat
     DatasetInfosDict({"default": info}).to_dataset_card_data(card_data)
     data_files = [{"split": name, "path": f"data/{name}-*"} for name in dataset]
     MetadataConfigs({"default": {"data_files": data_files}}).to_dataset_card_data(card_data)
-    card = _dataset_card(card_data, report, output_dir)
+    card = _dataset_card(card_data, report, "USER/DATASET")  # where it will be uploaded is not known here
     card.save(os.path.join(output_dir, "README.md"))
     public_report(report).save(output_dir)
     return card
@@ -474,7 +477,7 @@ def push_dataset_to_hub(
 def _dataset_card(card_data: DatasetCardData, report: BuildReport, location: str) -> DatasetCard:
     """The dataset card: `card_data` (already holding `dataset_info` and `configs`) plus license, size and task
     metadata, and the body; no absolute path of this machine appears in it."""
-    synthetic = report.source.startswith(SYNTHETIC)
+    synthetic = report.source.startswith(f"{SYNTHETIC} (seed ")  # a synthetic build's source, not a file named so
     card_data.license = CODE_LICENSE if synthetic else "other"
     if not synthetic:
         card_data.license_name = "listing-photos-owners-terms"
@@ -494,7 +497,7 @@ of the **training** prices, so validation and test labels use the same cut point
 ```python
 from datasets import load_dataset
 
-houses = load_dataset("{location}")
+houses = load_dataset("{location}"){"  # this dataset's Hub id (or its folder)" if location == "USER/DATASET" else ""}
 houses["train"].features["label"].names  # {list(TIER_NAMES)}
 ```
 {_dataset_facts_section(report)}

@@ -2,12 +2,13 @@
 folder, an export folder (`build_dataset.py --export`: Parquet + card + build report) or a Hub dataset repo."""
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from datasets import DatasetDict, DownloadMode, load_dataset, load_from_disk
 from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError
 
-from dataset_builder import BuildReport, DatasetOptions, build_house_dataset
+from dataset_builder import BuildReport, DataError, DatasetOptions, FetchSettings, build_house_dataset
 from dataset_builder.locations import is_url
 
 from ..cli import is_remote
@@ -34,14 +35,28 @@ class DatasetArguments(DatasetOptions):
     )
 
     def load(self) -> tuple[DatasetDict, BuildReport]:
-        """The dataset and its build report (which holds the tercile cut points)."""
+        """The dataset and its build report (which holds the tercile cut points). A build option given for a
+        dataset built already is a `DataError`: it would be silently ignored."""
+        built = is_saved_dataset(self.dataset) or is_exported_dataset(self.dataset)
+        if built or is_remote(self.dataset) and not is_url(self.dataset):
+            given = [name for name in BUILD_SHAPING if getattr(self, name) != getattr(DatasetOptions(), name)]
+            if given:
+                raise DataError(f"--{given[0]}: {self.dataset} is a dataset built already; build options shape a build")
         if is_saved_dataset(self.dataset):
             return load_from_disk(self.dataset), BuildReport.load(self.dataset)
-        if is_exported_dataset(self.dataset) or is_remote(self.dataset) and not is_url(self.dataset):
+        if built or is_remote(self.dataset) and not is_url(self.dataset):
             return load_shared_dataset(self.dataset, self.dataset_cache_dir)
         return build_house_dataset(
             self.dataset, self.dataset_cache_dir, self.force_rebuild, options=DatasetOptions.of(self)
         )
+
+
+# what shapes a build (the fetch settings and the photo cache do not)
+BUILD_SHAPING = tuple(
+    option.name
+    for option in fields(DatasetOptions)
+    if option.name not in {fetch.name for fetch in fields(FetchSettings)} | {"photo_cache_dir"}
+)
 
 
 def is_saved_dataset(location: str) -> bool:
@@ -58,11 +73,14 @@ def load_shared_dataset(location: str, cache_dir: str | None = None) -> tuple[Da
     (the cut points the labels were made with come from there, never re-derived). A local folder is read afresh
     each time: `datasets` keys its cache on the card's sizes, which an export of other prices can keep."""
     fresh = DownloadMode.FORCE_REDOWNLOAD if os.path.isdir(location) else None
-    dataset = load_dataset(location, cache_dir=cache_dir, download_mode=fresh)
-    if os.path.isdir(location):
-        folder = location
-    else:
-        folder = os.path.dirname(hf_hub_download(location, BuildReport.FILE_NAME, repo_type="dataset"))
-    if not BuildReport.exists(folder):
-        raise ValueError(f"{location} has no {BuildReport.FILE_NAME}: its tier cut points are unknown")
+    try:
+        if os.path.isdir(location):
+            folder = location
+        else:
+            folder = os.path.dirname(hf_hub_download(location, BuildReport.FILE_NAME, repo_type="dataset"))
+        if not BuildReport.exists(folder):
+            raise DataError(f"{location} has no {BuildReport.FILE_NAME}: its tier cut points are unknown")
+        dataset = load_dataset(location, cache_dir=cache_dir, download_mode=fresh)
+    except (OSError, ConnectionError, HfHubHTTPError) as error:  # a Hub repo that cannot be reached or found
+        raise DataError(f"{location}: {' '.join(str(error).split())}") from error
     return dataset, BuildReport.load(folder)
