@@ -9,7 +9,7 @@ from datasets import load_dataset
 
 from dataset_builder import DataError, build_house_dataset
 from zillow_vit.data import DatasetArguments, loading
-from zillow_vit.hub import export_dataset
+from zillow_vit.hub import export_dataset, hub_repo_id
 
 from conftest import load_script
 
@@ -47,6 +47,7 @@ def test_a_hub_repo_loads_through_load_dataset_and_its_report(export, monkeypatc
     dataset, loaded_report = DatasetArguments(dataset="someone/houses").load()
     assert asked == [("someone/houses", "build_report.json", "dataset")]
     assert loaded_report.cut_points == report.cut_points and len(dataset["train"]) == report.split_sizes["train"]
+    assert hub_repo_id(loaded_report.source) == "someone/houses"  # what a model card trained on it links to
 
 
 def test_an_export_without_its_report_is_refused(export, tmp_path):

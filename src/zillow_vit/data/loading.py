@@ -70,8 +70,9 @@ def is_exported_dataset(location: str) -> bool:
 
 def load_shared_dataset(location: str, cache_dir: str | None = None) -> tuple[DatasetDict, BuildReport]:
     """An exported folder or Hub dataset repo through `datasets.load_dataset`, with the build report it carries
-    (the cut points the labels were made with come from there, never re-derived). A local folder is read afresh
-    each time: `datasets` keys its cache on the card's sizes, which an export of other prices can keep."""
+    (the cut points the labels were made with come from there, never re-derived; a repo's report names the repo as
+    its source, which a model card links to). A local folder is read afresh each time: `datasets` keys its cache on
+    the card's sizes, which an export of other prices can keep."""
     fresh = DownloadMode.FORCE_REDOWNLOAD if os.path.isdir(location) else None
     try:
         if os.path.isdir(location):
@@ -83,4 +84,7 @@ def load_shared_dataset(location: str, cache_dir: str | None = None) -> tuple[Da
         dataset = load_dataset(location, cache_dir=cache_dir, download_mode=fresh)
     except (OSError, ConnectionError, HfHubHTTPError) as error:  # a Hub repo that cannot be reached or found
         raise DataError(f"{location}: {' '.join(str(error).split())}") from error
-    return dataset, BuildReport.load(folder)
+    report = BuildReport.load(folder)
+    if not os.path.isdir(location):
+        report.source = location
+    return dataset, report
