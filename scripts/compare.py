@@ -39,7 +39,7 @@ from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassi
 from dataset_builder import BuildReport
 from dataset_builder.folds import fold_dataset, pool_houses
 from zillow_vit import baselines, ensemble, reporting
-from zillow_vit.checkpoints import run_argument_changes, run_arguments
+from zillow_vit.checkpoints import RUN_FINISHED_FILE, run_argument_changes, run_arguments
 from zillow_vit.cli import check_location, parse_arguments, run_script, usage_error
 from zillow_vit.data import DatasetArguments, processor_for_backbone
 from zillow_vit.data.loading import is_saved_dataset
@@ -51,7 +51,6 @@ from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 FLIP_TTA = " + flip TTA"  # the suffix of a row read with flip test-time augmentation
 TRAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train.py")
 
-FINISHED_MARKER = "README.md"  # the model card: the last file train.py writes, after the model, state and metrics
 FLAGS_OF_COMPARE = ("--model", "--head_type", "--seed", "--dataset", "--source", "--output_dir", "--run_name")
 
 
@@ -430,7 +429,7 @@ def train_models(args: CompareArguments, splits: list[Split], extra) -> tuple[di
     ):
         run_dir = run_directory(split, row, head, seed)
         command = training_command(row, head, seed, split.dataset_dir, run_dir, row_arguments(row, extra))
-        if not os.path.exists(os.path.join(run_dir, FINISHED_MARKER)):
+        if not os.path.exists(os.path.join(run_dir, RUN_FINISHED_FILE)):
             check_run_command(row, command)
             pending.append((run_dir, command))
             continue

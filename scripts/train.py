@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import torch
 import transformers
 from huggingface_hub.errors import StrictDataclassError
-from transformers import AutoConfig, HfArgumentParser, Trainer, TrainingArguments, set_seed
+from transformers import AutoConfig, HfArgumentParser, Trainer, TrainerState, TrainingArguments, set_seed
 
 from zillow_vit.checkpoints import (
+    RUN_FINISHED_FILE,
     TRAINER_STATE,
     checkpoint_problem,
     last_complete_checkpoint,
@@ -274,6 +275,44 @@ def check_backbone_reads(model, crop_size: tuple[int, int]) -> None:
         backbone.train(training)
 
 
+def trainer_state(checkpoint: str) -> dict:
+    with open(os.path.join(checkpoint, TRAINER_STATE)) as file:
+        return json.load(file)
+
+
+def steps_left(state: dict, training_args: TrainingArguments) -> bool:
+    """Whether a run at this checkpoint `state` has steps left to train under `training_args`."""
+    if training_args.max_steps > 0:
+        return training_args.max_steps > state["global_step"]
+    return training_args.num_train_epochs > state["epoch"]
+
+
+def finished_results(training_args: TrainingArguments, checkpoint: str | None) -> dict | None:
+    """The results of a run of `--output_dir` that is finished (its model card written, the last file) with no step
+    left to train: a rerun of its command reports them, it does not train nothing and overwrite them."""
+    results = os.path.join(training_args.output_dir, "all_results.json")
+    finished = os.path.isfile(os.path.join(training_args.output_dir, RUN_FINISHED_FILE)) and os.path.isfile(results)
+    if checkpoint is None or not finished or steps_left(trainer_state(checkpoint), training_args):
+        return None
+    with open(results) as file:
+        return json.load(file)
+
+
+def restore_trained(trainer: Trainer, checkpoint: str) -> dict:
+    """A run whose `checkpoint` has no step left to train: its model as training left it (the best checkpoint when
+    that is kept) and its state, without training (Trainer would train a step more, or none and report zeros); its
+    training time and loss are not known here, so none are reported."""
+    state = trainer_state(checkpoint)
+    best = state.get("best_model_checkpoint")
+    kept = os.path.join(trainer.args.output_dir, os.path.basename(best)) if best else None
+    chosen = kept if trainer.args.load_best_model_at_end and kept and os.path.isdir(kept) else checkpoint
+    logger.warning("%s is at the end of this run: nothing to train; the model of %s is evaluated and saved (its "
+                   "training time and loss are not known)", checkpoint, chosen)  # fmt: skip
+    trainer._load_from_checkpoint(chosen)
+    trainer.state = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE))
+    return {"epoch": state["epoch"]}
+
+
 def check_checkpoint_to_resume(training_args: TrainingArguments, arguments: dict) -> None:
     """`--resume_from_checkpoint` must be a checkpoint of a run with these `arguments` (but its length), with steps
     left to train."""
@@ -286,13 +325,8 @@ def check_checkpoint_to_resume(training_args: TrainingArguments, arguments: dict
     changes = run_argument_changes(run, arguments, ("num_train_epochs", "max_steps"), recorded_defaults())
     if changes:
         usage_error(f"{flag}: a checkpoint of a run with other arguments ({'; '.join(changes)})")
-    with open(os.path.join(checkpoint, TRAINER_STATE)) as file:
-        state = json.load(file)
-    if training_args.max_steps > 0:
-        left = training_args.max_steps > state["global_step"]
-    else:
-        left = training_args.num_train_epochs > state["epoch"]
-    if not left:
+    state = trainer_state(checkpoint)
+    if not steps_left(state, training_args):
         usage_error(
             f"{flag}: at step {state['global_step']} (epoch {state['epoch']:g}), past the end of this run "
             f"(--num_train_epochs {training_args.num_train_epochs:g}, --max_steps {training_args.max_steps}): "
@@ -331,6 +365,11 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(training_args.seed)  # before the model is built: the seed fixes its new layers' initial weights too
     arguments = run_arguments(model_args, data_args, training_args)
     checkpoint = checkpoint_to_resume(training_args, arguments)
+    finished = finished_results(training_args, checkpoint)
+    if finished is not None:
+        print(f"{training_args.output_dir} is finished already (test accuracy {finished['test_accuracy']:.3f}): nothing "
+              "to train; give more --num_train_epochs or --max_steps to continue it, or another --output_dir")  # fmt: skip
+        return finished
     check_backbone_can_be_had(model_args)
     if training_args.should_save:
         write_run_arguments(training_args.output_dir, arguments)
@@ -420,14 +459,17 @@ def main(argv: list[str] | None = None) -> dict:
 
     sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled  # the whole weights not at hand: left unsaid
     backbone_before = weights_fingerprint(model.backbone) if entry.uses_backbone and not sharded else None
-    train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    train_result.metrics.update(model_parameters=model.num_parameters(), **peak_memory_metrics())
-    train_result.metrics["train_samples"] = len(dataset["train"])
+    if checkpoint and not steps_left(trainer_state(checkpoint), training_args):
+        train_metrics = restore_trained(trainer, checkpoint)  # killed after its last checkpoint, before its card
+    else:
+        train_metrics = trainer.train(resume_from_checkpoint=checkpoint).metrics
+    train_metrics.update(model_parameters=model.num_parameters(), **peak_memory_metrics())
+    train_metrics["train_samples"] = len(dataset["train"])
     if backbone_before is not None:  # did the model kept (the best checkpoint) change its backbone?
-        train_result.metrics["backbone_trained"] = weights_fingerprint(model.backbone) != backbone_before
+        train_metrics["backbone_trained"] = weights_fingerprint(model.backbone) != backbone_before
     trainer.save_model()
-    trainer.log_metrics("train", train_result.metrics)
-    trainer.save_metrics("train", train_result.metrics)
+    trainer.log_metrics("train", train_metrics)
+    trainer.save_metrics("train", train_metrics)
     trainer.save_state()
 
     eval_metrics = trainer.evaluate()
@@ -438,7 +480,7 @@ def main(argv: list[str] | None = None) -> dict:
     test_metrics["test_samples"] = len(dataset["test"])
     trainer.log_metrics("test", test_metrics)
     trainer.save_metrics("test", test_metrics)
-    metrics = {**train_result.metrics, **eval_metrics, **test_metrics}
+    metrics = {**train_metrics, **eval_metrics, **test_metrics}
     if trainer.is_world_process_zero():
         report.save(training_args.output_dir)
         command = shlex.join(["python", "scripts/train.py", *argv])

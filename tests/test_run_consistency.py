@@ -254,6 +254,24 @@ def test_a_checkpoint_to_resume_must_be_of_a_run_with_these_arguments_and_steps_
     assert json.loads((tmp_path / "second" / "trainer_state.json").read_text())["global_step"] == 4
 
 
+def test_a_rerun_of_a_finished_run_reports_it_and_one_killed_before_its_card_keeps_no_made_up_training_time(
+    tmp_path, capsys, caplog
+):
+    run = tmp_path / "run"
+    steps = ["--eval_strategy", "no", "--load_best_model_at_end", "false", "--save_strategy", "steps",
+             "--save_steps", "2", "--max_steps", "2"]  # fmt: skip
+    metrics = train(run, "cnn", None, *steps)
+    results = (run / "all_results.json").read_text()
+    assert train(run, "cnn", None, *steps) == json.loads(results)  # nothing trained, nothing rewritten
+    assert "is finished already (test accuracy" in capsys.readouterr().out
+    assert (run / "all_results.json").read_text() == results
+    (run / "README.md").unlink()  # killed after its last checkpoint, before its model card
+    again = train(run, "cnn", None, *steps)
+    assert "is at the end of this run: nothing to train" in caplog.text and "train_runtime" not in again
+    assert not (run / "checkpoint-3").exists()  # no step trained past the end
+    assert again["test_accuracy"] == metrics["test_accuracy"]
+
+
 def test_the_seed_fixes_the_trained_weights(tmp_path):
     """--seed is set before the model is built (as in transformers' examples), so it fixes the new layers' initial
     weights as well as the data order: the same seed trains the same tensors, another seed other ones."""

@@ -14,6 +14,7 @@ from transformers import TrainingArguments
 
 CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)$")
 TRAINER_STATE = "trainer_state.json"
+RUN_FINISHED_FILE = "README.md"  # the model card: the last file train.py writes, after the model, state and metrics
 OPTIONAL_STATES = ("optimizer.pt", "scheduler.pt")
 RUN_ARGUMENTS_FILE = "run_arguments.json"
 # the `TrainingArguments` that change the trained weights; the others log, save, evaluate or place the work

@@ -119,8 +119,9 @@ def summarize(runs: list[RunResult]) -> dict:
     ]:
         values = [run.metrics[key] for run in runs]
         summary[metric] = {"mean": float(np.mean(values)), "std": float(np.std(values)), "values": values}
-    summary["train_seconds"] = float(np.mean([run.metrics["train_runtime"] for run in runs]))
-    summary["images_per_second"] = float(np.mean([run.images_per_second for run in runs]))
+    if all("train_runtime" in run.metrics for run in runs):  # not known for a run an earlier process trained
+        summary["train_seconds"] = float(np.mean([run.metrics["train_runtime"] for run in runs]))
+        summary["images_per_second"] = float(np.mean([run.images_per_second for run in runs]))
     summary |= peak_memory([run.metrics for run in runs])
     summary["test_confusion_matrix"] = sum(run.test_confusion for run in runs).tolist()
     return summary
@@ -156,7 +157,7 @@ def across_splits(summaries: list[dict]) -> dict:
             interval = interval95(fold_means, METRIC_BOUNDS[metric])
             row[metric] = {"mean": float(np.mean(fold_means)), "ci95": interval, "values": fold_means}
     for key in ("train_seconds", "images_per_second"):
-        if key in summaries[0]:
+        if all(key in summary for summary in summaries):
             row[key] = float(np.mean([summary[key] for summary in summaries]))
     row |= peak_memory(summaries)
     row["test_confusion_matrix"] = np.sum([summary["test_confusion_matrix"] for summary in summaries], axis=0).tolist()
