@@ -472,7 +472,8 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.save_metrics("train", train_metrics)
     trainer.save_state()
 
-    eval_metrics = trainer.evaluate()
+    # as predict: evaluate() would log the best model's accuracy at the last step, over the last epoch's on the curves
+    eval_metrics = trainer.predict(dataset["validation"], metric_key_prefix="eval").metrics
     eval_metrics["eval_samples"] = len(dataset["validation"])
     trainer.log_metrics("eval", eval_metrics)
     trainer.save_metrics("eval", eval_metrics)

@@ -248,5 +248,7 @@ def test_intervals_over_few_folds_stay_within_what_a_metric_can_be():
     assert row["accuracy"]["ci95"] == (0.0, 1.0) and row["tier_mae"]["ci95"] == (0.0, 2.0)
     (difference,) = reporting.paired_differences({"a": [fold(0.9, 0), fold(0.1, 0)], "b": [fold(0.1, 0), fold(0.9, 0)]})
     assert difference["ci95"] == (-1.0, 1.0)
+    same = reporting.paired_differences({"a": [fold(0.9, 0), fold(0.8, 0)], "b": [fold(0.5, 0), fold(0.4, 0)]})
+    assert same[0]["ci95"] == (0.4, 0.4) and "| – (2 folds) |" in reporting.differences_markdown(same)
     five = reporting.across_splits([fold(value, 0.5) for value in (0.5, 0.6, 0.55, 0.65, 0.6)])
     assert 0.5 < five["accuracy"]["ci95"][0] < five["accuracy"]["ci95"][1] < 0.7  # not clipped: t over 4 df

@@ -178,6 +178,7 @@ def test_backbone_optimizer_groups(backbones, tmp_path, optim, optimizer_class):
     backbone = {id(p) for p in model.backbone.parameters()}
     seen = [id(p) for group in optimizer.param_groups for p in group["params"]]
     assert sorted(seen) == sorted(id(p) for p in model.parameters())  # every weight once
+    assert optimizer.param_groups[0]["lr"] == 1e-3  # the rate Trainer logs: --learning_rate's, not the backbone's
     names = {id(p): name for name, p in model.named_parameters()}
     for group in optimizer.param_groups:
         for parameter in group["params"]:

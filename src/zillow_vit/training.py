@@ -40,7 +40,8 @@ def backbone_optimizer(
     """The optimizer `args.optim` names (AdamW by default, built as `Trainer` builds it) with the new layers at
     `learning_rate` and the pretrained `model.backbone` at `learning_rate * backbone_lr_scale`, times `layer_decay`
     per block below its top (layer-wise decay: its input end moves least); no weight decay on biases and norms. The
-    Trainer still builds the schedule (warmup, decay)."""
+    Trainer still builds the schedule (warmup, decay). The new layers' groups come first: Trainer logs the first
+    group's rate as `learning_rate`, which is then `--learning_rate`'s schedule."""
     decay = set(get_parameter_names(model, [torch.nn.LayerNorm, torch.nn.BatchNorm2d], ["bias"]))
     depths = backbone_depths(model.backbone)
     top = max(depths.values(), default=0)
@@ -61,7 +62,7 @@ def backbone_optimizer(
     return optimizer_class(
         [
             {"params": params, "lr": args.learning_rate * scale, "weight_decay": args.weight_decay if decays else 0.0}
-            for (scale, decays), params in groups.items()
+            for (scale, decays), params in sorted(groups.items(), key=lambda group: group[0][0] != 1.0)
         ],
         **optimizer_kwargs,
     )
