@@ -254,8 +254,9 @@ def limit_splits(dataset, data_args: DataTrainingArguments) -> None:
 
 
 def recorded_defaults() -> dict:
-    """The defaults of train.py's own arguments: what a run recorded before one of them existed ran with."""
-    return run_argument_defaults(ModelArguments, DataTrainingArguments)
+    """The defaults of train.py's own arguments: what a run recorded before one of them existed ran with (and one
+    process, before their number was recorded)."""
+    return {**run_argument_defaults(ModelArguments, DataTrainingArguments), "processes": 1}
 
 
 @torch.no_grad()
@@ -484,7 +485,8 @@ def main(argv: list[str] | None = None) -> dict:
     metrics = {**train_metrics, **eval_metrics, **test_metrics}
     if trainer.is_world_process_zero():
         report.save(training_args.output_dir)
-        command = shlex.join(["python", "scripts/train.py", *argv])
+        launcher = ["accelerate", "launch", "--num_processes", str(training_args.world_size)]
+        command = shlex.join([*(launcher if training_args.world_size > 1 else ["python"]), "scripts/train.py", *argv])
         write_model_card(training_args.output_dir, hub_repo_id or model_args.model, metrics, report, command)
         if hub_repo_id:
             private = bool(training_args.hub_private_repo)

@@ -48,6 +48,8 @@ def test_two_processes_train_once_and_count_every_test_house_once(tmp_path):
     assert test_houses % 8 != 0  # so padding the last batch across 2 processes would show
     assert sum(map(sum, json.loads(results["test_confusion_matrix"]))) == test_houses
     assert sum(map(sum, json.loads(results["eval_confusion_matrix"]))) == report["split_sizes"]["validation"]
+    assert json.loads((output_dir / "run_arguments.json").read_text())["processes"] == 2  # it multiplies the batch
+    assert "accelerate launch --num_processes 2 scripts/train.py --model cnn" in (output_dir / "README.md").read_text()
 
 
 def test_two_processes_fine_tune_a_backbone_frozen_first(tmp_path):

@@ -272,6 +272,25 @@ def test_a_rerun_of_a_finished_run_reports_it_and_one_killed_before_its_card_kee
     assert again["test_accuracy"] == metrics["test_accuracy"]
 
 
+def test_a_run_of_another_number_of_processes_is_not_resumed(tmp_path, capsys):
+    """The number of processes multiplies the batch: a checkpoint of a 2-process run is not resumed by 1 process; a
+    record from before that number was kept counts as 1 process."""
+    run = tmp_path / "run"
+    steps = ["--eval_strategy", "no", "--load_best_model_at_end", "false", "--save_strategy", "steps",
+             "--save_steps", "2"]  # fmt: skip
+    train(run, "cnn", None, *steps, "--max_steps", "2")
+    record = json.loads((run / "run_arguments.json").read_text())
+    assert record["processes"] == 1
+    (run / "run_arguments.json").write_text(json.dumps({**record, "processes": 2}))
+    with pytest.raises(SystemExit):
+        train(run, "cnn", None, *steps, "--max_steps", "4")
+    assert "processes 2 there, 1 now" in capsys.readouterr().err
+    del record["processes"]
+    (run / "run_arguments.json").write_text(json.dumps(record))
+    train(run, "cnn", None, *steps, "--max_steps", "4")
+    assert json.loads((run / "trainer_state.json").read_text())["global_step"] == 4
+
+
 def test_the_seed_fixes_the_trained_weights(tmp_path):
     """--seed is set before the model is built (as in transformers' examples), so it fixes the new layers' initial
     weights as well as the data order: the same seed trains the same tensors, another seed other ones."""

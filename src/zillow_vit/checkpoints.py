@@ -88,12 +88,13 @@ def last_complete_checkpoint(output_dir: str) -> tuple[str | None, list[tuple[st
 
 def run_arguments(*arguments) -> dict:
     """What shapes a run's weights, as JSON values, from its parsed argument dataclasses: every field of each, except
-    a `TrainingArguments`', where only the optimisation settings (`TRAINING_FIELDS`) count, the cache folders and
-    the fetch settings."""
+    a `TrainingArguments`', where only the optimisation settings (`TRAINING_FIELDS`) and the number of processes (it
+    multiplies the batch) count, the cache folders and the fetch settings."""
     values = {}
     for group in arguments:
         if isinstance(group, TrainingArguments):
             values.update({name: getattr(group, name) for name in TRAINING_FIELDS if hasattr(group, name)})
+            values["processes"] = group.world_size
         else:
             ignored = CACHE_FIELDS + FETCH_FIELDS
             values.update({name: value for name, value in asdict(group).items() if name not in ignored})
