@@ -38,6 +38,7 @@ from zillow_vit.data import DatasetArguments, collate_houses, fit_listing_facts,
 from zillow_vit.hub import prepare_for_hub, push_run_to_hub, write_model_card
 from zillow_vit.metrics import build_compute_metrics
 from zillow_vit.models import HEAD_TYPES, MultiPhotoHouseClassifier
+from zillow_vit.models.modeling_multi_image_pretrained import read_blank_photo
 from zillow_vit.recipes import DEFAULT_BACKBONE, MODELS
 from zillow_vit.training import (
     FreezeBackboneCallback,
@@ -259,59 +260,50 @@ def recorded_defaults() -> dict:
     return {**run_argument_defaults(ModelArguments, DataTrainingArguments), "processes": 1}
 
 
-@torch.no_grad()
 def check_backbone_reads(model, crop_size: tuple[int, int]) -> None:
     """`--whole_photo`: the backbone must take its wider input (a ViT's fixed patch grid cannot); tried on one blank
-    photo in eval mode, so no batch-norm statistic moves."""
-    backbone, training = model.backbone, model.backbone.training
-    backbone.eval()
+    photo (`read_blank_photo`)."""
     try:
-        backbone(pixel_values=torch.zeros(1, 3, *crop_size))
+        read_blank_photo(model.backbone, *crop_size)
     except (RuntimeError, ValueError, AssertionError) as error:  # timm's patch embeddings assert their input size
         usage_error(
             f"--whole_photo: the backbone {model.config.backbone} cannot read {crop_size[0]} x {crop_size[1]} photos "
             f"({' '.join(str(error).split())})"
         )
-    finally:
-        backbone.train(training)
 
 
-def trainer_state(checkpoint: str) -> dict:
-    with open(os.path.join(checkpoint, TRAINER_STATE)) as file:
-        return json.load(file)
+def checkpoint_state(checkpoint: str | None) -> TrainerState | None:
+    return None if checkpoint is None else TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE))
 
 
-def steps_left(state: dict, training_args: TrainingArguments) -> bool:
+def steps_left(state: TrainerState, training_args: TrainingArguments) -> bool:
     """Whether a run at this checkpoint `state` has steps left to train under `training_args`."""
     if training_args.max_steps > 0:
-        return training_args.max_steps > state["global_step"]
-    return training_args.num_train_epochs > state["epoch"]
+        return training_args.max_steps > state.global_step
+    return training_args.num_train_epochs > state.epoch
 
 
-def finished_results(training_args: TrainingArguments, checkpoint: str | None) -> dict | None:
-    """The results of a run of `--output_dir` that is finished (its model card written, the last file) with no step
-    left to train: a rerun of its command reports them, it does not train nothing and overwrite them."""
-    results = os.path.join(training_args.output_dir, "all_results.json")
-    finished = os.path.isfile(os.path.join(training_args.output_dir, RUN_FINISHED_FILE)) and os.path.isfile(results)
-    if checkpoint is None or not finished or steps_left(trainer_state(checkpoint), training_args):
+def finished_results(output_dir: str) -> dict | None:
+    """The results of the run of `output_dir` if it is finished (its model card written, the last file)."""
+    results = os.path.join(output_dir, "all_results.json")
+    if not (os.path.isfile(os.path.join(output_dir, RUN_FINISHED_FILE)) and os.path.isfile(results)):
         return None
     with open(results) as file:
         return json.load(file)
 
 
-def restore_trained(trainer: Trainer, checkpoint: str) -> dict:
-    """A run whose `checkpoint` has no step left to train: its model as training left it (the best checkpoint when
-    that is kept) and its state, without training (Trainer would train a step more, or none and report zeros); its
-    training time and loss are not known here, so none are reported."""
-    state = trainer_state(checkpoint)
-    best = state.get("best_model_checkpoint")
+def restore_trained(trainer: Trainer, checkpoint: str, state: TrainerState) -> dict:
+    """A run whose `checkpoint` (its `state`) has no step left to train: its model as training left it (the best
+    checkpoint when that is kept) and its state, without training (Trainer would train a step more, or none and
+    report zeros); its training time and loss are not known here, so none are reported."""
+    best = state.best_model_checkpoint
     kept = os.path.join(trainer.args.output_dir, os.path.basename(best)) if best else None
     chosen = kept if trainer.args.load_best_model_at_end and kept and os.path.isdir(kept) else checkpoint
     logger.warning("%s is at the end of this run: nothing to train; the model of %s is evaluated and saved (its "
                    "training time and loss are not known)", checkpoint, chosen)  # fmt: skip
     trainer._load_from_checkpoint(chosen)
-    trainer.state = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE))
-    return {"epoch": state["epoch"]}
+    trainer.state = state
+    return {"epoch": state.epoch}
 
 
 def check_checkpoint_to_resume(training_args: TrainingArguments, arguments: dict) -> None:
@@ -326,10 +318,10 @@ def check_checkpoint_to_resume(training_args: TrainingArguments, arguments: dict
     changes = run_argument_changes(run, arguments, ("num_train_epochs", "max_steps"), recorded_defaults())
     if changes:
         usage_error(f"{flag}: a checkpoint of a run with other arguments ({'; '.join(changes)})")
-    state = trainer_state(checkpoint)
+    state = checkpoint_state(checkpoint)
     if not steps_left(state, training_args):
         usage_error(
-            f"{flag}: at step {state['global_step']} (epoch {state['epoch']:g}), past the end of this run "
+            f"{flag}: at step {state.global_step} (epoch {state.epoch:g}), past the end of this run "
             f"(--num_train_epochs {training_args.num_train_epochs:g}, --max_steps {training_args.max_steps}): "
             "nothing would be trained"
         )
@@ -366,8 +358,10 @@ def main(argv: list[str] | None = None) -> dict:
     set_seed(training_args.seed)  # before the model is built: the seed fixes its new layers' initial weights too
     arguments = run_arguments(model_args, data_args, training_args)
     checkpoint = checkpoint_to_resume(training_args, arguments)
-    finished = finished_results(training_args, checkpoint)
-    if finished is not None:
+    state = checkpoint_state(checkpoint)
+    at_the_end = state is not None and not steps_left(state, training_args)
+    finished = finished_results(training_args.output_dir) if at_the_end else None
+    if finished is not None:  # a rerun of a finished run reports it: it does not train nothing and overwrite it
         print(f"{training_args.output_dir} is finished already (test accuracy {finished['test_accuracy']:.3f}): nothing "
               "to train; give more --num_train_epochs or --max_steps to continue it, or another --output_dir")  # fmt: skip
         return finished
@@ -460,8 +454,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled  # the whole weights not at hand: left unsaid
     backbone_before = weights_fingerprint(model.backbone) if entry.uses_backbone and not sharded else None
-    if checkpoint and not steps_left(trainer_state(checkpoint), training_args):
-        train_metrics = restore_trained(trainer, checkpoint)  # killed after its last checkpoint, before its card
+    if at_the_end:
+        train_metrics = restore_trained(trainer, checkpoint, state)  # killed after its last checkpoint, before its card
     else:
         train_metrics = trainer.train(resume_from_checkpoint=checkpoint).metrics
     train_metrics.update(model_parameters=model.num_parameters(), **peak_memory_metrics())

@@ -448,7 +448,7 @@ def export_dataset(dataset: DatasetDict, report: BuildReport, output_dir) -> Dat
     DatasetInfosDict({"default": info}).to_dataset_card_data(card_data)
     data_files = [{"split": name, "path": f"data/{name}-*"} for name in dataset]
     MetadataConfigs({"default": {"data_files": data_files}}).to_dataset_card_data(card_data)
-    card = _dataset_card(card_data, report, "USER/DATASET")  # where it will be uploaded is not known here
+    card = _dataset_card(card_data, report, None)  # where it will be uploaded is not known here
     card.save(os.path.join(output_dir, "README.md"))
     public_report(report).save(output_dir)
     return card
@@ -474,9 +474,10 @@ def push_dataset_to_hub(
     return commit.commit_url
 
 
-def _dataset_card(card_data: DatasetCardData, report: BuildReport, location: str) -> DatasetCard:
+def _dataset_card(card_data: DatasetCardData, report: BuildReport, repo_id: str | None) -> DatasetCard:
     """The dataset card: `card_data` (already holding `dataset_info` and `configs`) plus license, size and task
-    metadata, and the body; no absolute path of this machine appears in it."""
+    metadata, and the body, whose `load_dataset` line names `repo_id` (None: not known yet, a placeholder); no
+    absolute path of this machine appears in it."""
     synthetic = report.source.startswith(f"{SYNTHETIC} (seed ")  # a synthetic build's source, not a file named so
     card_data.license = CODE_LICENSE if synthetic else "other"
     if not synthetic:
@@ -497,7 +498,7 @@ of the **training** prices, so validation and test labels use the same cut point
 ```python
 from datasets import load_dataset
 
-houses = load_dataset("{location}"){"  # this dataset's Hub id (or its folder)" if location == "USER/DATASET" else ""}
+houses = load_dataset("{repo_id or "USER/DATASET"}"){"" if repo_id else "  # this dataset's Hub id (or its folder)"}
 houses["train"].features["label"].names  # {list(TIER_NAMES)}
 ```
 {_dataset_facts_section(report)}

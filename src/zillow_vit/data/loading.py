@@ -8,9 +8,10 @@ from datasets import DatasetDict, DownloadMode, load_dataset, load_from_disk
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError
 
-from dataset_builder import BuildReport, DataError, DatasetOptions, FetchSettings, build_house_dataset
+from dataset_builder import BuildReport, DataError, DatasetOptions, build_house_dataset
 from dataset_builder.locations import is_url
 
+from ..checkpoints import CACHE_FIELDS, FETCH_FIELDS
 from ..cli import is_remote
 
 
@@ -37,25 +38,24 @@ class DatasetArguments(DatasetOptions):
     def load(self) -> tuple[DatasetDict, BuildReport]:
         """The dataset and its build report (which holds the tercile cut points). A build option given for a
         dataset built already is a `DataError`: it would be silently ignored."""
-        built = is_saved_dataset(self.dataset) or is_exported_dataset(self.dataset)
-        if built or is_remote(self.dataset) and not is_url(self.dataset):
+        saved = is_saved_dataset(self.dataset)
+        shared = is_exported_dataset(self.dataset) or is_remote(self.dataset) and not is_url(self.dataset)
+        if saved or shared:
             given = [name for name in BUILD_SHAPING if getattr(self, name) != getattr(DatasetOptions(), name)]
             if given:
                 raise DataError(f"--{given[0]}: {self.dataset} is a dataset built already; build options shape a build")
-        if is_saved_dataset(self.dataset):
+        if saved:
             return load_from_disk(self.dataset), BuildReport.load(self.dataset)
-        if built or is_remote(self.dataset) and not is_url(self.dataset):
+        if shared:
             return load_shared_dataset(self.dataset, self.dataset_cache_dir)
         return build_house_dataset(
             self.dataset, self.dataset_cache_dir, self.force_rebuild, options=DatasetOptions.of(self)
         )
 
 
-# what shapes a build (the fetch settings and the photo cache do not)
+# what shapes a build: what a run records of it (`run_arguments`), not where builds are cached nor how photos are fetched
 BUILD_SHAPING = tuple(
-    option.name
-    for option in fields(DatasetOptions)
-    if option.name not in {fetch.name for fetch in fields(FetchSettings)} | {"photo_cache_dir"}
+    option.name for option in fields(DatasetOptions) if option.name not in CACHE_FIELDS + FETCH_FIELDS
 )
 
 

@@ -33,8 +33,9 @@ def photos_read(
         photo_mask = torch.ones(pixel_values.shape[:2], dtype=torch.bool, device=pixel_values.device)
     photo_mask = photo_mask.to(device=pixel_values.device, dtype=torch.bool)
     pixel_values, photo_mask = pixel_values[:, :max_photos], photo_mask[:, :max_photos]
-    if not torch.compiler.is_compiling() and not photo_mask.any(dim=1).all():
-        empty = (~photo_mask.any(dim=1)).nonzero().flatten().tolist()
+    has_photo = photo_mask.any(dim=1)
+    if not torch.compiler.is_compiling() and not has_photo.all():
+        empty = (~has_photo).nonzero().flatten().tolist()
         raise ValueError(f"Houses {empty} of the batch have no photo (photo_mask) among the {max_photos} read.")
     return pixel_values.to(dtype), photo_mask
 

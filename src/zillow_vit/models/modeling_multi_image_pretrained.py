@@ -38,22 +38,28 @@ def pooled_features(outputs) -> torch.Tensor:
 
 
 @torch.no_grad()
-def photo_feature_size(backbone: PreTrainedModel) -> int:
-    """Width of the backbone's pooled output, read from one blank photo at its input size in eval mode (no
-    batch-norm statistic moves): configs name it in too many ways (`hidden_size`, `hidden_sizes`, `hidden_dim`, a
-    MobileViT's neck) to be read from them."""
-    if hasattr(backbone, "timm_model"):
-        return backbone.timm_model.num_features
-    config, training = backbone.config, backbone.training
-    size = getattr(config, "image_size", 224)
-    height, width = (size, size) if isinstance(size, int) else size
-    parameter = next(backbone.parameters())
-    photo = torch.zeros(1, getattr(config, "num_channels", 3), height, width, device=parameter.device)
+def read_blank_photo(backbone: PreTrainedModel, height: int, width: int):
+    """The backbone's output for one blank `height` x `width` photo, on its device and in its dtype, in eval mode (no
+    batch-norm statistic moves)."""
+    parameter, training = next(backbone.parameters()), backbone.training
+    channels = getattr(backbone.config, "num_channels", 3)
     backbone.eval()
     try:
-        return pooled_features(backbone(pixel_values=photo.to(parameter.dtype))).shape[-1]
+        return backbone(
+            pixel_values=torch.zeros(1, channels, height, width, device=parameter.device, dtype=parameter.dtype)
+        )
     finally:
         backbone.train(training)
+
+
+def photo_feature_size(backbone: PreTrainedModel) -> int:
+    """Width of the backbone's pooled output, read from one blank photo at its input size: configs name it in too
+    many ways (`hidden_size`, `hidden_sizes`, `hidden_dim`, a MobileViT's neck) to be read from them."""
+    if hasattr(backbone, "timm_model"):
+        return backbone.timm_model.num_features
+    size = getattr(backbone.config, "image_size", 224)
+    height, width = (size, size) if isinstance(size, int) else size
+    return pooled_features(read_blank_photo(backbone, height, width)).shape[-1]
 
 
 class BackbonePhotoEncoder(nn.Module):
